@@ -1,0 +1,67 @@
+"""autolr: find the learning-rate schedule for a PyTorch training script.
+
+In a training script::
+
+    scheduler = autolr.scheduler(optimizer, total_steps=epochs * len(train_loader))
+    ...
+    autolr.report(val_loss, step=epoch)
+
+From Python: ``autolr.tune(train_fn, n_trials=40)``; from the shell: ``autolr tune train.py``.
+Importing autolr is light: torch, Optuna and plotly load only when first needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autolr.errors import AutolrError, ConfigError, ExportError, StudyStopped, TrialPruned
+from autolr.schedules import (
+    ScheduleSpec,
+    families,
+    family_info,
+    load_schedule,
+    register_family,
+    unregister_family,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "scheduler": "autolr.runtime",
+    "report": "autolr.runtime",
+    "tune": "autolr.tuner",
+    "TuneResult": "autolr.tuner",
+    "export": "autolr.export",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autolr' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "AutolrError",
+    "ConfigError",
+    "ExportError",
+    "ScheduleSpec",
+    "StudyStopped",
+    "TrialPruned",
+    "TuneResult",
+    "__version__",
+    "export",
+    "families",
+    "family_info",
+    "load_schedule",
+    "register_family",
+    "report",
+    "scheduler",
+    "tune",
+    "unregister_family",
+]

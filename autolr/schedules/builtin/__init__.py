@@ -1,0 +1,20 @@
+"""The built-in schedule families, one module each, registered in catalogue order on import."""
+
+from __future__ import annotations
+
+from autolr.schedules.builtin import (  # noqa: F401  (import registers)
+    constant,
+    step,
+    multistep,
+    exponential,
+    cosine,
+    cosine_restarts,
+    linear,
+    polynomial,
+    onecycle,
+    cyclic,
+    wsd,
+    rex,
+    inverse_sqrt,
+    plateau,
+)

@@ -1,0 +1,252 @@
+"""``ScheduleSpec``: one fully specified learning-rate schedule, validated on construction."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autolr import _validation
+from autolr.errors import ConfigError
+from autolr.schedules.registry import get_family
+from autolr.schedules.warmup import warmed_up
+
+FORMAT = "autolr.schedule"
+FORMAT_VERSION = 1
+STEP_UNITS = ("step", "batch", "epoch")
+_OWNER = "ScheduleSpec"
+
+
+@dataclass(frozen=True, eq=True)
+class ScheduleSpec:
+    """A schedule: a family with its parameters, the peak LR and the horizon.
+
+    Args:
+        family: a registered family name (``autolr.families()`` lists them).
+        params: the family's parameters; omitted ones take the family's defaults.
+        lr: the peak learning rate (> 0). With several param groups, the first group gets ``lr``
+            and the others keep their ratio to it.
+        total_steps: how many times the training loop calls ``scheduler.step()`` (per batch or
+            per epoch, as the loop does).
+        warmup_steps: linear warmup length in ``scheduler.step()`` calls, 0 for none; the family
+            runs over the remaining ``total_steps - warmup_steps`` calls.
+        step_unit: what one ``scheduler.step()`` call stands for, ``"batch"``, ``"epoch"`` or
+            ``"step"`` when unknown; it documents exports and does not change the LRs.
+    """
+
+    family: str
+    params: dict[str, Any] = field(default_factory=dict)
+    lr: float = None  # type: ignore[assignment]  # required; None gets a clear error
+    total_steps: int = None  # type: ignore[assignment]
+    warmup_steps: int = 0
+    step_unit: str = "step"
+
+    def __post_init__(self) -> None:
+        family = get_family(self.family)
+        for name in ("lr", "total_steps"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"The '{name}' parameter of ScheduleSpec is required. Give it.")
+        if not isinstance(self.params, Mapping):
+            raise _validation.fail("params", _OWNER, "must be a dict of the family's parameters",
+                                   self.params)
+        lr = _validation.number("lr", _OWNER, self.lr, low=0.0, low_open=True)
+        total = _validation.number("total_steps", _OWNER, self.total_steps, low=1, integer=True)
+        warmup = _validation.number("warmup_steps", _OWNER, self.warmup_steps, low=0, integer=True)
+        if warmup >= total:
+            raise _validation.fail(
+                "warmup_steps", _OWNER, f"must be smaller than total_steps ({total})", warmup,
+                "Shorten the warmup or lengthen the run.",
+            )
+        _validation.one_of("step_unit", _OWNER, self.step_unit, STEP_UNITS)
+        object.__setattr__(self, "params", family.normalise(self.params))
+        object.__setattr__(self, "lr", lr)
+        object.__setattr__(self, "total_steps", total)
+        object.__setattr__(self, "warmup_steps", warmup)
+
+    __hash__ = None  # type: ignore[assignment]  # params is a dict
+
+    # --- values --------------------------------------------------------------------------
+    @property
+    def metric_driven(self) -> bool:
+        """True for the plateau family, whose LRs depend on the reported metric."""
+        return get_family(self.family).metric_driven
+
+    def multiplier(self, step: int) -> float:
+        """The multiplier of the peak LR after ``step`` calls of ``scheduler.step()``."""
+        factor = get_family(self.family).factor
+        return warmed_up(factor, step, self.total_steps, self.warmup_steps, self.params)
+
+    def lrs(self, reports: Mapping[int, float] | Sequence[float | None] | None = None) -> list[float]:
+        """The peak-group LR in effect for each of the ``total_steps`` optimizer steps.
+
+        Only the plateau family uses ``reports``: ``reports[i]`` is the metric reported during
+        optimizer step ``i`` (a mapping, or a sequence with ``None`` where nothing was
+        reported). Without reports the plateau schedule never cuts.
+        """
+        if not self.metric_driven:
+            return [self.lr * self.multiplier(i) for i in range(self.total_steps)]
+        return self._plateau_lrs(_as_mapping(reports))
+
+    def _plateau_lrs(self, reports: Mapping[int, float]) -> list[float]:
+        from autolr.schedules.builtin.plateau import PlateauRule
+
+        p = self.params
+        rule = PlateauRule(
+            mode=p["mode"], factor=p["factor"], patience=p["patience"], threshold=p["threshold"],
+            threshold_mode=p["threshold_mode"], cooldown=p["cooldown"],
+            min_lrs=[p["min_ratio"] * self.lr],
+        )
+        current = [self.lr]
+        result = []
+        for i in range(self.total_steps):
+            if i < self.warmup_steps:
+                result.append(self.lr * (i + 1) / (self.warmup_steps + 1))
+            else:
+                result.append(current[0])
+            if i in reports and i >= self.warmup_steps:
+                current = rule.update(reports[i], current)
+        return result
+
+    # --- torch ---------------------------------------------------------------------------
+    def build(self, optimizer: Any, *, metric_source: Any = None) -> Any:
+        """A torch LR scheduler that follows this schedule on ``optimizer``.
+
+        Writes the peak LR into the optimizer first: the first param group gets ``lr`` and the
+        others keep their LR ratio to it. Step it once per ``scheduler.step()`` call the
+        schedule was made for. For the plateau family, ``scheduler.step()`` reads the last value
+        given to ``autolr.report``; ``scheduler.step(metric)`` passes one directly.
+        """
+        from autolr.schedules.torch_schedulers import (
+            ReportPlateauLR,
+            ScheduleMultiplier,
+            ScheduledLR,
+        )
+
+        apply_peak_lr(optimizer, self.lr)
+        if self.metric_driven:
+            if metric_source is None:
+                from autolr.runtime import last_report
+
+                metric_source = last_report
+            return ReportPlateauLR(
+                optimizer,
+                params=self.params,
+                total_steps=self.total_steps,
+                warmup_steps=self.warmup_steps,
+                metric_source=metric_source,
+            )
+        multiplier = ScheduleMultiplier(self.family, self.params, self.total_steps,
+                                        self.warmup_steps)
+        return ScheduledLR(optimizer, multiplier)
+
+    # --- changes -------------------------------------------------------------------------
+    def with_total_steps(self, total_steps: int) -> ScheduleSpec:
+        """The same schedule over another horizon; the warmup keeps its fraction of the run."""
+        total = _validation.number("total_steps", _OWNER, total_steps, low=1, integer=True)
+        warmup = min(round(self.warmup_steps * total / self.total_steps), total - 1)
+        return self.replace(total_steps=total, warmup_steps=warmup)
+
+    def replace(self, **changes: Any) -> ScheduleSpec:
+        values = self.to_dict()
+        values.pop("format")
+        values.pop("version")
+        values.update(changes)
+        return ScheduleSpec(**values)
+
+    # --- JSON ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "family": self.family,
+            "params": {k: (list(v) if isinstance(v, list) else v) for k, v in self.params.items()},
+            "lr": self.lr,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "step_unit": self.step_unit,
+        }
+
+    def to_json(self, **extra: Any) -> str:
+        """The spec as JSON (floats exact). ``extra`` adds informational fields, such as the
+        study, the trial's seed and value, under ``"found_by"``."""
+        data = self.to_dict()
+        if extra:
+            data["found_by"] = extra
+        return json.dumps(data, indent=2, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes | Mapping[str, Any]) -> ScheduleSpec:
+        """Parse what :meth:`to_json` wrote (a string or an already-parsed dict)."""
+        if isinstance(text, Mapping):
+            data = dict(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"A schedule must be JSON written by autolr; this text is not JSON ({exc})."
+                ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"A schedule must be a JSON object. Got {type(data).__name__}.")
+        if data.get("format", FORMAT) != FORMAT:
+            raise ConfigError(
+                f"A schedule file must have format {FORMAT!r}. Got {data.get('format')!r}."
+            )
+        version = data.get("version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ConfigError(
+                f"This autolr reads schedule format version {FORMAT_VERSION}. Got {version!r}; "
+                "upgrade autolr to read it."
+            )
+        fields = {"family", "params", "lr", "total_steps", "warmup_steps", "step_unit"}
+        unknown = set(data) - fields - {"format", "version", "found_by"}
+        if unknown:
+            raise ConfigError(
+                f"A schedule holds only the fields {sorted(fields)}. Got unknown field(s) "
+                f"{sorted(unknown)}; remove them."
+            )
+        if "family" not in data:
+            raise ConfigError("A schedule must name its 'family'. The field is missing.")
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def apply_peak_lr(optimizer: Any, lr: float) -> None:
+    """Give the first param group ``lr``; the others keep their LR ratio to the first."""
+    groups = optimizer.param_groups
+    first = groups[0].get("initial_lr", groups[0]["lr"])
+    if not first or not math.isfinite(first) or first <= 0:
+        raise ConfigError(
+            f"The optimizer's first param group must have a positive LR for autolr to scale the "
+            f"groups from. Got {first!r}; create the optimizer with lr > 0."
+        )
+    for group in groups:
+        own = group.get("initial_lr", group["lr"])
+        group["lr"] = lr * own / first
+        group.pop("initial_lr", None)
+
+
+def load_schedule(path: str | os.PathLike[str]) -> ScheduleSpec:
+    """Read a schedule written by ``autolr export --format json`` (or ``spec.to_json()``)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"No schedule file at {str(file)!r}. Check the path.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the schedule file {str(file)!r}: {exc}") from None
+    try:
+        return ScheduleSpec.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+
+
+def _as_mapping(reports: Mapping[int, float] | Sequence[float | None] | None) -> dict[int, float]:
+    if reports is None:
+        return {}
+    if isinstance(reports, Mapping):
+        return {int(k): float(v) for k, v in reports.items()}
+    return {i: float(v) for i, v in enumerate(reports) if v is not None}
