@@ -94,5 +94,7 @@ def _range_rule(low: float | None, high: float | None, low_open: bool, high_open
 
 def boolean(name: str, owner: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ConfigTypeError(f"{_where(name, owner)} must be True or False. Got {value!r} instead.")
+        raise ConfigTypeError(
+            f"{_where(name, owner)} must be True or False. Got {value!r} instead."
+        )
     return value

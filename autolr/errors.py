@@ -24,7 +24,7 @@ class ExportError(AutolrError):
     """A schedule cannot be written as standalone code; the message says why and what to change."""
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+class TrialPruned(Exception):
     """Raised inside a trial by :func:`autolr.report` when the study stops the trial early.
 
     Training scripts need not catch it: the runner does, and records the trial as pruned.

@@ -10,7 +10,7 @@ from typing import Any
 
 from autolr import _validation
 from autolr.errors import ConfigError
-from autolr.schedules.base import Family, FactorFn, Param, SpaceFn
+from autolr.schedules.base import FactorFn, Family, Param, SpaceFn
 
 _FAMILIES: dict[str, Family] = {}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -37,7 +37,7 @@ def families(*, builtin: bool | None = None) -> list[str]:
 
 
 def get_family(name: Any, owner: str = "ScheduleSpec", param: str = "family") -> Family:
-    """The family registered as ``name``; an unknown name gets an error that lists the known ones."""
+    """The family registered as ``name``; an unknown name gets an error listing the known ones."""
     _load_builtins()
     if not isinstance(name, str) or name not in _FAMILIES:
         _validation.one_of(param, owner, name, list(_FAMILIES))
@@ -45,7 +45,7 @@ def get_family(name: Any, owner: str = "ScheduleSpec", param: str = "family") ->
 
 
 def family_info(name: str) -> dict[str, Any]:
-    """Describe a family: summary, formula, torch equivalent and each parameter's default and range."""
+    """Describe a family: summary, formula, torch equivalent, each parameter's default and range."""
     return get_family(name, owner="family_info", param="name").describe()
 
 
@@ -114,7 +114,9 @@ def _params_from_signature(name: str, factor: FactorFn) -> tuple[Param, ...]:
     try:
         signature = inspect.signature(factor)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"The factor of family {name!r} has no readable signature: {exc}") from exc
+        raise ConfigError(
+            f"The factor of family {name!r} has no readable signature: {exc}"
+        ) from exc
     names = list(signature.parameters)
     if len(names) < 2:
         raise ConfigError(

@@ -80,7 +80,9 @@ class ScheduleSpec:
         factor = get_family(self.family).factor
         return warmed_up(factor, step, self.total_steps, self.warmup_steps, self.params)
 
-    def lrs(self, reports: Mapping[int, float] | Sequence[float | None] | None = None) -> list[float]:
+    def lrs(
+        self, reports: Mapping[int, float] | Sequence[float | None] | None = None
+    ) -> list[float]:
         """The peak-group LR in effect for each of the ``total_steps`` optimizer steps.
 
         Only the plateau family uses ``reports``: ``reports[i]`` is the metric reported during
@@ -122,8 +124,8 @@ class ScheduleSpec:
         """
         from autolr.schedules.torch_schedulers import (
             ReportPlateauLR,
-            ScheduleMultiplier,
             ScheduledLR,
+            ScheduleMultiplier,
         )
 
         apply_peak_lr(optimizer, self.lr)

@@ -1,4 +1,5 @@
 """The built-in schedule families, one module each, registered in catalogue order on import."""
+# ruff: noqa: I001 - catalogue order is the order users see
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``exponential``: ``decay_rate ** (step / (decay_steps * total_steps))``, optionally staircased."""
+"""``exponential``: ``decay_rate ** (step / (decay_steps * total_steps))``, maybe staircased."""
 
 from __future__ import annotations
 

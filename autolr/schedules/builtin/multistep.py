@@ -64,7 +64,9 @@ FAMILY = add(
         space=_space,
         summary="Stages ending at milestones, each multiplying the LR by its own gamma.",
         formula="prod(gammas[i] for milestones[i] * total_steps <= step)",
-        torch_equivalent="MultiStepLR(milestones=[round(m * total_steps)], gamma) when gammas are equal",
+        torch_equivalent=(
+            "MultiStepLR(milestones=[round(m * total_steps)], gamma) when gammas are equal"
+        ),
         check=_check,
     )
 )

@@ -1,4 +1,4 @@
-"""``onecycle``: rise from ``1/div_factor`` to the peak, then anneal far below (torch ``OneCycleLR``).
+"""``onecycle``: rise from ``1/div_factor`` to the peak, then anneal far below (``OneCycleLR``).
 
 The rise is part of the family, so studies usually pair it with no extra warmup. Momentum cycling
 (torch's ``cycle_momentum``) is not part of an LR schedule and is left to the optimizer.
@@ -27,7 +27,7 @@ def onecycle_factor(
     initial = 1.0 / div_factor
     final = initial / final_div_factor
     rise_end = float(pct_start * total_steps) - 1
-    if 0 < rise_end and step <= rise_end:
+    if rise_end > 0 and step <= rise_end:
         start, end, pct = initial, 1.0, step / rise_end
     else:
         start, end, pct = 1.0, final, (step - rise_end) / (total_steps - 1 - rise_end)
