@@ -1,0 +1,207 @@
+"""The study's side of one trial: sampling its schedule, judging its reports, recording its end.
+
+A :class:`TrialControl` lives in the process that owns the study (the only writer). The training
+code talks to it through ``autolr.scheduler`` / ``autolr.report`` — directly when it runs in the
+same process, over a pipe when it runs in a worker. Everything a trial leaves behind is stored as
+Optuna user attributes, readable by any Optuna tool:
+
+``spec`` (the schedule as JSON data), ``lr`` (absolute peak LR), ``seed``, ``steps`` (calls of
+``scheduler.step()``), ``lr_curve`` (the LR in effect, at most 512 points), ``wall_time_s``,
+``reason`` (why it ended: complete, pruned, diverged, failed, out of memory, interrupted, timeout,
+abandoned), ``error`` (message and the end of the traceback), ``step_mismatch`` (when the
+script stepped a different number of times than it declared).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from autolr.errors import TrialPruned
+from autolr.pruning import divergence
+from autolr.schedules.spec import ScheduleSpec
+from autolr.space import SearchSpace
+
+MAX_CURVE_POINTS = 512
+
+MISSING_SCHEDULER = (
+    "The training code never called autolr.scheduler, so autolr cannot apply the trial's "
+    "schedule. Add, after creating the optimizer:\n"
+    "    scheduler = autolr.scheduler(optimizer, total_steps=epochs * len(train_loader))\n"
+    "and call scheduler.step() after each optimizer.step()."
+)
+MISSING_REPORT = (
+    "The training code never called autolr.report, so the trial has no objective value. Add, "
+    "after each evaluation:\n"
+    "    autolr.report(val_loss, step=epoch)"
+)
+
+
+@dataclass
+class TrialOutcome:
+    """How a trial ended, ready for ``study.tell``. ``fatal`` stops the whole study."""
+
+    state: TrialState
+    value: float | None
+    reason: str
+    error: str | None = None
+    fatal: bool = False
+    signature: str | None = None  # identifies "the same error" across trials
+
+
+class TrialControl:
+    """The parent-side state of one running trial."""
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        space: SearchSpace,
+        *,
+        seed: int,
+        owner: str,
+        worker: str = "main",
+    ) -> None:
+        self.trial = trial
+        self.number = trial.number
+        self.space = space
+        self.seed = seed
+        self.worker = worker
+        self.started = time.time()
+        self.spec: ScheduleSpec | None = None
+        self.first_value: float | None = None
+        self.last_value: float | None = None
+        self.n_reports = 0
+        self.steps_taken = 0
+        self.lr_curve = array("d")
+        self.end_reason: str | None = None
+        self.end_detail: str | None = None
+        self.warnings: list[str] = []
+        trial.set_user_attr("seed", seed)
+        trial.set_user_attr("owner", owner)
+        trial.set_user_attr("worker", worker)
+
+    # --- called by the training code (directly or through a worker) ------------------------
+    def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec:
+        spec = self.space.sample(self.trial, base_lr, total_steps)
+        self.spec = spec
+        self.trial.set_user_attr("spec", spec.to_dict())
+        self.trial.set_user_attr("lr", spec.lr)
+        self.trial.set_user_attr("base_lr", base_lr)
+        return spec
+
+    def on_scheduler_step(self, steps_taken: int, lr: float) -> None:
+        self.steps_taken = steps_taken
+        if steps_taken == len(self.lr_curve):
+            self.lr_curve.append(lr)
+
+    def on_report(self, value: float, step: int) -> None:
+        decision = self.judge(value, step)
+        if decision != "continue":
+            raise TrialPruned(self.end_detail or decision, reason=decision)
+
+    def judge(self, value: float, step: int) -> str:
+        """``continue``, ``pruned`` or ``diverged`` for a reported value."""
+        self.n_reports += 1
+        why = divergence(self.first_value, value, self.space.direction)
+        if self.first_value is None and math.isfinite(value):
+            self.first_value = value
+        if why is not None:
+            self.end_reason, self.end_detail = "diverged", why
+            return "diverged"
+        self.last_value = value
+        self.trial.report(value, step)
+        self.trial.set_user_attr("heartbeat", time.time())
+        if self.trial.should_prune():
+            self.end_reason = "pruned"
+            self.end_detail = f"pruned at step {step} (value {value:.6g})"
+            return "pruned"
+        return "continue"
+
+    # --- ends --------------------------------------------------------------------------------
+    def completed(self) -> TrialOutcome:
+        if self.spec is None:
+            return self._failed("missing autolr.scheduler", MISSING_SCHEDULER, fatal=True)
+        if self.last_value is None:
+            return self._failed("missing autolr.report", MISSING_REPORT, fatal=True)
+        self._check_step_count()
+        self._record("complete")
+        return TrialOutcome(TrialState.COMPLETE, self.last_value, "complete")
+
+    def pruned(self, reason: str | None = None) -> TrialOutcome:
+        reason = self.end_reason or reason or "pruned"
+        self._record(reason, self.end_detail)
+        return TrialOutcome(TrialState.PRUNED, self.last_value, reason)
+
+    def failed(self, reason: str, error: str, signature: str | None = None) -> TrialOutcome:
+        return self._failed(reason, error, signature=signature)
+
+    def _failed(
+        self, reason: str, error: str, *, fatal: bool = False, signature: str | None = None
+    ) -> TrialOutcome:
+        self._record(reason, error)
+        return TrialOutcome(TrialState.FAIL, None, reason, error, fatal, signature or error)
+
+    def _record(self, reason: str, error: str | None = None) -> None:
+        trial = self.trial
+        trial.set_user_attr("reason", reason)
+        if error:
+            trial.set_user_attr("error", error[-4000:])
+        trial.set_user_attr("steps", self.steps_taken)
+        trial.set_user_attr("reports", self.n_reports)
+        trial.set_user_attr("wall_time_s", round(time.time() - self.started, 3))
+        if self.lr_curve:
+            trial.set_user_attr("lr_curve", downsample(self.lr_curve))
+        if self.spec is not None and self.n_reports and self.steps_taken:
+            unit = "batch" if self.steps_taken >= 1.5 * self.n_reports else "epoch"
+            spec = self.spec.replace(step_unit=unit)
+            trial.set_user_attr("spec", spec.to_dict())
+            self.spec = spec
+
+    def _check_step_count(self) -> None:
+        spec = self.spec
+        assert spec is not None
+        if self.steps_taken == spec.total_steps:
+            return
+        message = step_mismatch_message(self.steps_taken, spec.total_steps)
+        self.trial.set_user_attr("step_mismatch", message)
+        self.warnings.append(message)
+
+
+def step_mismatch_message(steps: int, total: int) -> str:
+    """Both numbers and the likely cause of a scheduler.step() count that differs from
+    ``total_steps``."""
+    head = (
+        f"The training code called scheduler.step() {steps} times, but told autolr.scheduler "
+        f"total_steps={total}."
+    )
+    if steps == 0:
+        cause = "It never stepped the scheduler: call scheduler.step() after optimizer.step()."
+    elif steps < total and total / steps >= 2:
+        cause = (
+            "It looks like the loop steps once per epoch while total_steps counts batches: call "
+            "scheduler.step() after every optimizer.step(), or pass total_steps=epochs."
+        )
+    elif steps > total and steps / total >= 2:
+        cause = (
+            "It looks like the loop steps once per batch while total_steps counts epochs: pass "
+            "total_steps=epochs * len(train_loader)."
+        )
+    else:
+        cause = "Pass the number of scheduler.step() calls the run really makes."
+    return f"{head} {cause} The schedule was stretched over the wrong horizon."
+
+
+def downsample(values: Any, limit: int = MAX_CURVE_POINTS) -> dict[str, list]:
+    """At most ``limit`` evenly spaced points (first and last kept) as ``{"steps", "lrs"}``."""
+    n = len(values)
+    if n <= limit:
+        steps = list(range(n))
+    else:
+        steps = sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+    return {"steps": steps, "lrs": [float(values[i]) for i in steps]}
