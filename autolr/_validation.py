@@ -32,10 +32,15 @@ def one_of(name: str, owner: str, value: Any, allowed: Collection[Any]) -> Any:
     """Return ``value`` if it is among ``allowed``; otherwise raise, suggesting the closest name."""
     if value in allowed:  # type: ignore[operator]
         return value
+    rule = getattr(allowed, "rule", None)  # a set that is not a list of names says its rule
+    if rule:
+        raise fail(name, owner, rule, value)
     allowed = list(allowed)
     fix = None
     if isinstance(value, str):
-        close = difflib.get_close_matches(value, [str(a) for a in allowed], n=1)
+        names = [str(a) for a in allowed]
+        close = [n for n in names if value and n.startswith(value)][:1]
+        close = close or difflib.get_close_matches(value, names, n=1)
         if close:
             fix = f"Did you mean {close[0]!r}?"
     shown = "{" + ", ".join(repr(a) for a in allowed) + "}"

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
 from autolr.errors import AutolrError, ConfigError, StudyStopped
 from autolr.pruning import PRUNERS, make_pruner
 from autolr.runners import InProcessRunner
+from autolr.sampling import SAMPLERS, RangeAwareSampler, make_sampler
 from autolr.schedules.registry import families as registered_families
 from autolr.schedules.spec import ScheduleSpec
 from autolr.space import DEFAULT_LR_SCALE, LR_PARAM, SearchSpace
@@ -31,7 +33,6 @@ from autolr.storage import open_storage, process_owner, recover_abandoned_trials
 from autolr.trial_control import TrialControl, TrialOutcome
 
 DIRECTIONS = ("minimize", "maximize")
-SAMPLERS = ("tpe", "random")
 SETTINGS_ATTR = "autolr"
 SAME_ERROR_TRIALS = 3
 EDGE_FRACTION = 0.1  # within this fraction of the log-range from an edge counts as "at the edge"
@@ -342,20 +343,20 @@ class StudyRun:
         study.set_user_attr(SETTINGS_ATTR, self.settings)
         return study
 
-    def _sampler(self) -> optuna.samplers.BaseSampler:
+    def _sampler(self) -> RangeAwareSampler:
         # A resumed study draws new numbers: the sampler seed mixes in the trials so far.
         seed = trial_seed(self.settings["seed"], 10**6 + self._existing_trials)
-        if self.config.sampler == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(
-                multivariate=True,
-                group=True,
-                constant_liar=True,
-                seed=seed,
-                n_startup_trials=max(4, min(10, self.config.n_trials // 3)),
-            )
+        sampler = make_sampler(self.config.sampler, seed, self.config.n_trials)
+        self.sampler = sampler
+        self._sync_lr_range()
+        return sampler
+
+    def _sync_lr_range(self) -> None:
+        """Tell the sampler the current lr_scale range (None until the script's LR is known)."""
+        base_lr = self.settings.get("base_lr")
+        if base_lr:
+            low, high = self.space().lr_scale_bounds(base_lr)
+            self.sampler.current[LR_PARAM] = FloatDistribution(low, high, log=True)
 
     def _save_settings(self) -> None:
         self.study.set_user_attr(SETTINGS_ATTR, self.settings)
@@ -430,6 +431,11 @@ class StudyRun:
             self.study.tell(control.trial, outcome.value)
         else:
             self.study.tell(control.trial, state=outcome.state)
+        base_lr = control.spec.lr / control.trial.params[LR_PARAM] if control.spec else None
+        if base_lr and not self.settings.get("base_lr"):
+            self.settings["base_lr"] = base_lr
+            self._save_settings()
+            self._sync_lr_range()
         for message in control.warnings:
             if message not in self.warnings:
                 self.warnings.append(message)
@@ -489,7 +495,7 @@ class StudyRun:
             return None
         reverse = self.config.direction == "maximize"
         top = sorted(complete, key=lambda t: t.value, reverse=reverse)[:3]  # type: ignore[arg-type]
-        low, high = self.space().lr_scale_bounds(top[0].user_attrs.get("base_lr"))
+        low, high = self.space().lr_scale_bounds(self.settings.get("base_lr"))
         span = math.log(high / low)
         at_high = sum(math.log(high / t.params[LR_PARAM]) < EDGE_FRACTION * span for t in top)
         at_low = sum(math.log(t.params[LR_PARAM] / low) < EDGE_FRACTION * span for t in top)
@@ -518,6 +524,7 @@ class StudyRun:
             self.settings["lr_scale"] = [scale_low, scale_high]
             self.settings["widened"] += 1
             self._save_settings()
+            self._sync_lr_range()
             return message + (
                 f" The range was widened to {scale_low:g}x-{scale_high:g}x the script's LR for "
                 "the remaining trials."

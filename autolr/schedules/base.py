@@ -9,6 +9,7 @@ parameters are fractions of ``total_steps``, so a schedule tuned on a 10-epoch r
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,7 +49,9 @@ class Param:
         if self.kind == "choice":
             return _validation.one_of(self.name, owner, value, self.choices)
         if self.kind == "floats":
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            if isinstance(value, (str, bytes, Mapping, set, frozenset)) or not hasattr(
+                value, "__iter__"
+            ):
                 raise _validation.fail(self.name, owner, "must be a list of numbers", value)
             items = list(value)
             if not items:
@@ -83,8 +86,8 @@ class Param:
         if self.kind == "choice":
             record["choices"] = list(self.choices)
         elif self.kind != "bool":
-            left = "(" if self.low_open else "["
-            right = ")" if self.high_open else "]"
+            left = "(" if self.low_open or self.low is None else "["
+            right = ")" if self.high_open or self.high is None else "]"
             low = "-inf" if self.low is None else f"{self.low:g}"
             high = "inf" if self.high is None else f"{self.high:g}"
             record["allowed"] = f"{left}{low}, {high}{right}"
@@ -127,18 +130,11 @@ class Family:
         """Fill defaults, reject unknown names, validate each value and the family's own rules."""
         params = dict(params or {})
         known = {p.name: p for p in self.params}
-        unknown = sorted(set(params) - set(known))
+        unknown = sorted(set(params) - set(known), key=repr)
         if unknown:
-            allowed = ", ".join(repr(n) for n in known) or "none"
-            prefixed = [n for n in unknown if n.startswith(f"{self.name}.")]
-            fix = (
-                "Give parameters without the family prefix."
-                if prefixed
-                else f"The '{self.name}' family takes: {allowed}."
-            )
             raise _validation.fail(
                 "params", f"the '{self.name}' family", "must name only the family's parameters",
-                unknown[0] if len(unknown) == 1 else unknown, fix,
+                unknown[0] if len(unknown) == 1 else unknown, self._unknown_fix(unknown),
             )
         result = self.defaults()
         for name, value in params.items():
@@ -146,6 +142,26 @@ class Family:
         if self.check is not None:
             self.check(result)
         return result
+
+    def _unknown_fix(self, unknown: list[Any]) -> str:
+        """What to write instead of the unknown parameter names."""
+        allowed = ", ".join(repr(n) for n in self.param_names) or "none"
+        takes = f"The '{self.name}' family takes: {allowed}."
+        prefix = f"{self.name}."
+        hints = []
+        for name in unknown:
+            if not isinstance(name, str):
+                continue
+            if name.startswith(prefix) and name[len(prefix):] in self.param_names:
+                hints.append(
+                    f"Write {name[len(prefix):]!r} instead of {name!r}: parameters go without "
+                    "the family prefix."
+                )
+            else:
+                close = difflib.get_close_matches(name, self.param_names, n=1)
+                if close:
+                    hints.append(f"Did you mean {close[0]!r} instead of {name!r}?")
+        return " ".join([*hints, takes])
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -159,6 +159,8 @@ def _params_from_signature(name: str, factor: FactorFn) -> tuple[Param, ...]:
 class _AnyWord(tuple):
     """A choices set that accepts any short word (for user families with str parameters)."""
 
+    rule = "must be a word of 1 to 64 letters, digits, '_' or '-'"
+
     def __contains__(self, value: object) -> bool:
         return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", value) is not None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from autolr import _validation
-from autolr.errors import ConfigError
+from autolr.errors import ConfigError, ConfigTypeError
 from autolr.schedules.registry import get_family
 from autolr.schedules.warmup import warmed_up
 
@@ -185,10 +185,15 @@ class ScheduleSpec:
         """Parse what :meth:`to_json` wrote (a string or an already-parsed dict)."""
         if isinstance(text, Mapping):
             data = dict(text)
+        elif not isinstance(text, (str, bytes, bytearray)):
+            raise ConfigTypeError(
+                "A schedule must be JSON text (str or bytes) or a dict. "
+                f"Got {type(text).__name__} instead."
+            )
         else:
             try:
                 data = json.loads(text)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(
                     f"A schedule must be JSON written by autolr; this text is not JSON ({exc})."
                 ) from exc
@@ -199,7 +204,7 @@ class ScheduleSpec:
                 f"A schedule file must have format {FORMAT!r}. Got {data.get('format')!r}."
             )
         version = data.get("version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
+        if isinstance(version, bool) or version != FORMAT_VERSION:
             raise ConfigError(
                 f"This autolr reads schedule format version {FORMAT_VERSION}. Got {version!r}; "
                 "upgrade autolr to read it."
@@ -227,7 +232,8 @@ def apply_peak_lr(optimizer: Any, lr: float) -> None:
         )
     for group in groups:
         own = group.get("initial_lr", group["lr"])
-        group["lr"] = lr * own / first
+        # ratio first: own / first is exactly 1.0 for the first group, so it gets exactly ``lr``
+        group["lr"] = lr * (own / first)
         group.pop("initial_lr", None)
 
 

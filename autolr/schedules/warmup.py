@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
-
-def warmed_up(
-    factor: Callable[..., float], step: int, total_steps: int, warmup_steps: int, params: dict
-) -> float:
+# autolr.export copies this function verbatim into exported files, which import only math and
+# torch: keep it self-contained, with annotations that need no import.
+def warmed_up(factor, step: int, total_steps: int, warmup_steps: int, params: dict) -> float:
     """The multiplier after ``step`` calls of ``scheduler.step()``, warmup included.
+
+    ``factor`` is a family's ``factor(step, total_steps, **params)`` function.
 
     For the first ``warmup_steps`` steps the LR rises linearly toward the family's first value,
     ``factor(0) * (step + 1) / (warmup_steps + 1)``; the family then runs over the remaining
