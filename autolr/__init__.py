@@ -15,6 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from autolr.errors import AutolrError, ConfigError, ExportError, StudyStopped, TrialPruned
+
+# Imported eagerly (it is light): importing the submodule autolr.export binds the package
+# attribute ``export`` to the module, so a lazy function of the same name would be shadowed
+# whenever ``from autolr.export import ...`` ran first. This import binds the function last.
+from autolr.export import export
 from autolr.schedules import (
     ScheduleSpec,
     families,
@@ -31,7 +36,6 @@ _LAZY = {
     "report": "autolr.runtime",
     "tune": "autolr.tuner",
     "TuneResult": "autolr.tuner",
-    "export": "autolr.export",
 }
 
 

@@ -36,15 +36,21 @@ def one_of(name: str, owner: str, value: Any, allowed: Collection[Any]) -> Any:
     if rule:
         raise fail(name, owner, rule, value)
     allowed = list(allowed)
-    fix = None
-    if isinstance(value, str):
-        names = [str(a) for a in allowed]
-        close = [n for n in names if value and n.startswith(value)][:1]
-        close = close or difflib.get_close_matches(value, names, n=1)
-        if close:
-            fix = f"Did you mean {close[0]!r}?"
+    close = closest(value, [str(a) for a in allowed])
+    fix = f"Did you mean {close!r}?" if close else None
     shown = "{" + ", ".join(repr(a) for a in allowed) + "}"
     raise fail(name, owner, f"must be one of {shown}", value, fix)
+
+
+def closest(value: Any, names: list[str]) -> str | None:
+    """The known name ``value`` most likely meant (a prefix, or a close spelling), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    prefixed = [n for n in names if n.startswith(value)]
+    if prefixed:
+        return prefixed[0]
+    close = difflib.get_close_matches(value, names, n=1)
+    return close[0] if close else None
 
 
 def number(

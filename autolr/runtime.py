@@ -166,7 +166,8 @@ def report(value: Any, step: int) -> None:
             "autolr.report was called before autolr.scheduler in this trial. Create the "
             "scheduler first: scheduler = autolr.scheduler(optimizer, total_steps=...)."
         )
-    _state.report_count += 1
-    _state.last_value = value if math.isfinite(value) else _state.last_value
+    if math.isfinite(value):  # a NaN must not count as a (repeated) plateau report
+        _state.report_count += 1
+        _state.last_value = value
     if session is not None:
         session.on_report(value, step)

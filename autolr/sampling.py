@@ -1,12 +1,18 @@
-"""Samplers by name, aware that the study may widen its LR range mid-study.
+"""Samplers by name, adapted to what LR studies need from Optuna's.
 
-Optuna's TPE takes each parameter's range from the first trials that used it, so a range widened
-later would never be sampled beyond its old bounds. :class:`RangeAwareSampler` hands the sampler
-the current range of the parameters autolr widens, and delegates everything else.
+Two adaptations, both in :class:`RangeAwareSampler`, which delegates everything else:
+
+- Optuna's TPE takes each parameter's range from the first trials that used it, so a range
+  widened later would never be sampled beyond its old bounds; the sampler is handed the current
+  range of the parameters autolr widens.
+- Optuna's samplers ignore failed trials, so a script that crashes at high LRs would be sent
+  there again and again. The sampler sees trials that failed in the training code (not those
+  interrupted or abandoned) as constant-liar "running" trials: they count as bad outcomes.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -16,6 +22,36 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 SAMPLERS = ("tpe", "random")
+
+
+# Failures that say something about the sampled schedule (not about the machine or the user).
+INFORMATIVE_FAILURES = ("failed", "out of memory", "worker died", "timeout")
+
+
+class _FailuresAsBad:
+    """A view of a study in which informative failed trials look RUNNING to the sampler."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self._study = study
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def _get_trials(
+        self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
+    ) -> list[FrozenTrial]:
+        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
+        if states is None or TrialState.RUNNING not in states:
+            return trials
+        failed = self._study._get_trials(
+            deepcopy=False, states=(TrialState.FAIL,), use_cache=use_cache
+        )
+        for trial in failed:
+            if trial.user_attrs.get("reason") in INFORMATIVE_FAILURES and trial.params:
+                shown = copy.copy(trial)
+                shown.state = TrialState.RUNNING
+                trials = [*trials, shown]
+        return trials
 
 
 class RangeAwareSampler(BaseSampler):
@@ -40,7 +76,8 @@ class RangeAwareSampler(BaseSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        return self.inner.sample_relative(study, trial, search_space)
+        view: Any = _FailuresAsBad(study)
+        return self.inner.sample_relative(view, trial, search_space)
 
     def sample_independent(
         self,
@@ -49,7 +86,8 @@ class RangeAwareSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        return self.inner.sample_independent(study, trial, param_name, param_distribution)
+        view: Any = _FailuresAsBad(study)
+        return self.inner.sample_independent(view, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.inner.before_trial(study, trial)

@@ -9,7 +9,6 @@ parameters are fractions of ``total_steps``, so a schedule tuned on a 10-epoch r
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -158,9 +157,9 @@ class Family:
                     "the family prefix."
                 )
             else:
-                close = difflib.get_close_matches(name, self.param_names, n=1)
+                close = _validation.closest(name, list(self.param_names))
                 if close:
-                    hints.append(f"Did you mean {close[0]!r} instead of {name!r}?")
+                    hints.append(f"Did you mean {close!r} instead of {name!r}?")
         return " ".join([*hints, takes])
 
     def describe(self) -> dict[str, Any]:

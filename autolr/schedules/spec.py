@@ -248,8 +248,8 @@ def load_schedule(path: str | os.PathLike[str]) -> ScheduleSpec:
         raise ConfigError(f"Cannot read the schedule file {str(file)!r}: {exc}") from None
     try:
         return ScheduleSpec.from_json(text)
-    except ConfigError as exc:
-        raise ConfigError(f"{file}: {exc}") from None
+    except (ConfigError, ConfigTypeError) as exc:  # a wrong type is reported with the file too
+        raise type(exc)(f"{file}: {exc}") from None
 
 
 def _as_mapping(reports: Mapping[int, float] | Sequence[float | None] | None) -> dict[int, float]:

@@ -1,0 +1,5 @@
+"""``python -m autolr`` is the ``autolr`` command."""
+
+from autolr.cli import main
+
+main()

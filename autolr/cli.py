@@ -1,0 +1,507 @@
+"""The ``autolr`` command: thin — parse, call the library, print.
+
+Usage errors exit 2 with a message; other errors a user can cause exit 1 with a message that says
+what was wrong and how to fix it. ``--debug`` shows the traceback too. Ctrl-C during ``tune``
+exits 130 after leaving the study consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autolr.errors import AutolrError, ConfigError
+
+EXIT_INTERRUPTED = 130
+
+
+class _Context:
+    debug = False
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+class AutolrGroup(click.Group):
+    """Turns autolr's own errors into messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AutolrError as exc:
+            if _Context.debug:
+                traceback.print_exc()
+            _fail(str(exc))
+
+
+@click.group(cls=AutolrGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="autolr")
+def main(debug: bool) -> None:
+    """Find the learning-rate schedule for a PyTorch training script.
+
+    \b
+    autolr tune train.py --trials 40     run (or resume) a study
+    autolr show                          trials and the best schedule
+    autolr export -o best_schedule.py    the winner as code that needs only torch
+    autolr report                        the study as one HTML page
+    autolr families                      every schedule family and its search space
+    """
+    _Context.debug = debug
+    import logging
+
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+
+
+# --- option parsing helpers ---------------------------------------------------------------------
+
+
+def _parse_lr(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    low, sep, high = value.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        bounds = (float(low), float(high))
+    except ValueError:
+        raise click.BadParameter(
+            f"must be MIN:MAX, two peak LRs such as 1e-4:1e-1. Got {value!r}.", param_hint="--lr"
+        ) from None
+    if not (0 < bounds[0] < bounds[1]) or not all(map(_finite, bounds)):
+        raise click.BadParameter(
+            f"must be MIN:MAX with 0 < MIN < MAX. Got {value!r}; swap or fix the bounds.",
+            param_hint="--lr",
+        )
+    return bounds
+
+
+def _finite(x: float) -> bool:
+    return x == x and x not in (float("inf"), float("-inf"))
+
+
+def _parse_families(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from autolr._validation import closest
+    from autolr.schedules.registry import families
+
+    names = [f.strip() for f in value.split(",") if f.strip()]
+    if not names:
+        raise click.BadParameter("must name at least one family.", param_hint="--families")
+    known = families()
+    for name in names:
+        if name not in known:
+            close = closest(name, known)
+            hint = f" Did you mean {close!r}?" if close else ""
+            raise click.BadParameter(
+                f"unknown family {name!r}.{hint} Known families: {', '.join(known)} "
+                "(`autolr families` describes them).",
+                param_hint="--families",
+            )
+    return names
+
+
+def _parse_gpus(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    ids = [g.strip() for g in value.split(",") if g.strip()]
+    if not ids or not all(g.isdigit() for g in ids):
+        raise click.BadParameter(
+            f"must be GPU ids separated by commas, such as 0,1. Got {value!r}.", param_hint="--gpus"
+        )
+    return ids
+
+
+def _check_script(script: str) -> Path:
+    path = Path(script)
+    if not path.exists():
+        raise click.UsageError(f"The script {script!r} does not exist. Check the path.")
+    if not path.is_file():
+        raise click.UsageError(f"{script!r} is a folder, not a training script.")
+    try:
+        source = path.read_bytes()
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}"
+        line = (exc.text or "").rstrip("\n")
+        caret = " " * max((exc.offset or 1) - 1, 0) + "^"
+        raise ConfigError(
+            f"The script has a syntax error, so no trial was started.\n  {where}\n    {line}\n"
+            f"    {caret}\n{exc.msg}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the script {script!r}: {exc}") from None
+    return path
+
+
+# --- tune -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("script", type=str)
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True,
+              help="The study's total of finished trials; the same command resumes toward it.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop starting trials after this many seconds.")
+@click.option("--direction", type=click.Choice(["minimize", "maximize"]), default="minimize",
+              show_default=True, help="Whether lower or higher reported values are better.")
+@click.option("--families", default=None, metavar="A,B",
+              help="Families to search (default: every built-in one). See `autolr families`.")
+@click.option("--lr", "lr_range", default=None, metavar="MIN:MAX",
+              help="Peak-LR range (default: 0.1x-10x the script's own LR, widened at the edges).")
+@click.option("--no-warmup", is_flag=True, help="Do not search a warmup.")
+@click.option("--pruner", type=click.Choice(["median", "percentile", "hyperband", "sha", "none"]),
+              default="median", show_default=True, help="How hopeless trials are stopped early.")
+@click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe",
+              show_default=True, help="How trials are chosen.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
+              help="Study seed; each trial's seed derives from it and the trial number.")
+@click.option("--study", "study_name", default=None,
+              help="Study name (default: the script's file name without .py).")
+@click.option("--storage", default=None, metavar="URL",
+              help="SQLAlchemy URL (default: sqlite:///studies/<study>.db here).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per GPU, else one).")
+@click.option("--gpus", default=None, metavar="0,1",
+              help="GPUs to use, one worker each (default: every visible GPU).")
+@click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop and fail a trial that runs longer than this many seconds.")
+@click.option("--isolate", is_flag=True,
+              help="A fresh process per trial, for scripts that leak state between runs.")
+@click.option("--no-baselines", is_flag=True,
+              help="Skip the baseline trials (constant, cosine, linear at the script's LR).")
+def tune(
+    script: str,
+    script_args: tuple[str, ...],
+    n_trials: int,
+    timeout: float | None,
+    direction: str,
+    families: str | None,
+    lr_range: str | None,
+    no_warmup: bool,
+    pruner: str,
+    sampler: str,
+    seed: int | None,
+    study_name: str | None,
+    storage: str | None,
+    workers: int | None,
+    gpus: str | None,
+    trial_timeout: float | None,
+    isolate: bool,
+    no_baselines: bool,
+) -> None:
+    """Run a study on SCRIPT (a training script using autolr.scheduler and autolr.report).
+
+    Arguments after `--` are passed to the script. Running the same command again resumes the
+    study toward --trials; at the end the best schedule is written to studies/<study>/.
+    """
+    from autolr.storage import default_storage_url
+    from autolr.study_files import artefact_dir, safe_file_name
+
+    path = _check_script(script)
+    family_list = _parse_families(families)
+    bounds = _parse_lr(lr_range)
+    gpu_list = _parse_gpus(gpus)
+    name = study_name or path.stem
+    url = storage or default_storage_url(safe_file_name(name))
+
+    from autolr.tuner import make_config
+
+    config = make_config(
+        n_trials=n_trials, direction=direction, families=family_list, lr=bounds,
+        warmup=not no_warmup, pruner=pruner, sampler=sampler, seed=seed, storage=url,
+        study_name=name, baselines=not no_baselines, timeout=timeout, owner="autolr tune",
+    )
+    if gpu_list is None:
+        from autolr.workers import visible_gpus
+
+        gpu_list = visible_gpus() if workers is None or workers > 0 else []
+    worker_count = workers or (len(gpu_list) if gpu_list else 1)
+    out_dir = artefact_dir(name)
+    command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
+    _run_tune(config, path, list(script_args), worker_count, gpu_list, trial_timeout, isolate,
+              out_dir, command)
+
+
+def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int,
+              gpu_list: list[str], trial_timeout: float | None, isolate: bool, out_dir: Path,
+              command: str) -> None:
+    from rich.console import Console
+
+    from autolr.progress import TuneProgress
+    from autolr.tuner import StudyRun, count_states
+    from autolr.workers import WorkerPool
+
+    console = Console(stderr=False)
+    pool = WorkerPool(path, script_args, workers=worker_count, gpus=gpu_list,
+                      trial_timeout=trial_timeout, isolate=isolate, log_dir=out_dir / "logs")
+    study_run = StudyRun(config, pool)
+    done = study_run.counted()
+    devices = ", ".join(pool.worker_names())
+    console.print(
+        f"Study [bold]{config.study_name}[/] in {config.storage}: {done} of {config.n_trials} "
+        f"trials done; workers: {devices}. Worker output: {out_dir / 'logs'}", highlight=False,
+    )
+    if study_run.recovered:
+        console.print(f"Recovered abandoned trial(s) {study_run.recovered}: marked failed, "
+                      "parameters queued again.")
+    progress = TuneProgress(console, pool, target=config.n_trials, done_before=done,
+                            direction=config.direction)
+    study_run.on_trial_start = progress.trial_started
+    study_run.on_trial_end = progress.trial_ended
+    try:
+        with progress:
+            result = study_run.run()
+    except KeyboardInterrupt:
+        counts = count_states(study_run.study)
+        console.print(
+            f"\nInterrupted. The study is saved: {counts['complete'] + counts['pruned']} of "
+            f"{config.n_trials} trials finished; trials that were running are marked failed "
+            f"('interrupted') and queued again.\nResume with the same command:\n  {command}",
+            highlight=False, markup=False,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    _print_summary(console, result.study, top=5)
+    for message in result.warnings:
+        console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+    if result.lr_edge:
+        console.print(f"[yellow]LR edge:[/] {result.lr_edge}", highlight=False)
+    try:
+        result.best_trial  # noqa: B018 - raises the explanation when nothing completed
+    except AutolrError as exc:
+        raise AutolrError(str(exc)) from None
+    py_path = result.export(str(out_dir / "best_schedule.py"), "python")
+    json_path = result.export(str(out_dir / "best_schedule.json"), "json")
+    console.print(f"Best schedule written to:\n  {py_path}\n  {json_path}", highlight=False)
+    console.print(
+        f"Run your script with it: AUTOLR_SCHEDULE={json_path} python {path}", highlight=False,
+        markup=False,
+    )
+
+
+# --- show / export / report ---------------------------------------------------------------------
+
+
+def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
+    from optuna.trial import TrialState
+
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    reverse = study.direction.name.lower() == "maximize"
+    complete.sort(key=lambda t: t.value, reverse=reverse)
+    rows = []
+    for rank, trial in enumerate(complete[:top], 1):
+        spec = trial.user_attrs.get("spec", {})
+        rows.append({
+            "rank": rank,
+            "trial": trial.number,
+            "value": trial.value,
+            "family": spec.get("family", trial.params.get("family")),
+            "lr": trial.user_attrs.get("lr"),
+            "warmup": spec.get("warmup_steps"),
+            "total": spec.get("total_steps"),
+            "params": spec.get("params", {}),
+            "baseline": trial.user_attrs.get("baseline"),
+        })
+    return rows
+
+
+def _print_summary(console: Any, study: Any, top: int) -> None:
+    from rich.table import Table
+
+    from autolr.tuner import count_states
+
+    counts = count_states(study)
+    console.print(
+        f"Study [bold]{study.study_name}[/] ({study.direction.name.lower()}): "
+        f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed"
+        + (f", {counts['running']} running" if counts["running"] else ""),
+        highlight=False,
+    )
+    rows = _trial_rows(study, top)
+    if not rows:
+        console.print("No complete trial yet.")
+        return
+    table = Table(title=f"Top {len(rows)} trials", title_justify="left")
+    for column in ("rank", "trial", "value", "family", "peak LR", "warmup", "parameters"):
+        table.add_column(column, justify="right" if column in ("rank", "trial") else "left")
+    for row in rows:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
+        family = row["family"] + (" (baseline)" if row["baseline"] else "")
+        warmup = f"{row['warmup']}/{row['total']}" if row["warmup"] else "-"
+        table.add_row(str(row["rank"]), str(row["trial"]), f"{row['value']:.6g}", family,
+                      f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
+    console.print(table)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def _study_options(function: Any) -> Any:
+    function = click.option("--storage", default=None, metavar="URL",
+                            help="SQLAlchemy URL (default: sqlite:///studies/<study>.db).")(function)
+    return click.option("--study", "study_name", default=None,
+                        help="Study name (default: the only study in ./studies).")(function)
+
+
+@main.command()
+@_study_options
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many of the best trials to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -> None:
+    """Trials and the best schedule of a study, as a table."""
+    from rich.console import Console
+
+    from autolr.study_files import load_study
+    from autolr.tuner import SETTINGS_ATTR, TuneResult, count_states
+
+    study = load_study(study_name, storage)
+    if as_json:
+        click.echo(json.dumps({"study": study.study_name, "counts": count_states(study),
+                               "top": _trial_rows(study, top)}, indent=2))
+        return
+    console = Console()
+    _print_summary(console, study, top)
+    settings = study.user_attrs.get(SETTINGS_ATTR, {})
+    if settings.get("lr_edge"):
+        console.print(f"[yellow]LR edge:[/] {settings['lr_edge']}", highlight=False)
+    result = TuneResult(study)
+    try:
+        spec = result.best_spec
+    except AutolrError:
+        return
+    console.print(f"Best schedule: {spec.to_json()}", highlight=False, markup=False)
+
+
+@main.command()
+@_study_options
+@click.option("--format", "fmt", type=click.Choice(["python", "json"]), default="python",
+              show_default=True, help="Standalone Python (needs only torch) or JSON.")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Where to write (default: studies/<study>/best_schedule.<py|json>; - for "
+                   "standard output).")
+@click.option("--force", is_flag=True, help="Replace an existing file autolr did not write.")
+def export(study_name: str | None, storage: str | None, fmt: str, output: str | None,
+           force: bool) -> None:
+    """Write a study's best schedule as code or JSON."""
+    from autolr.export import render_json, render_python
+    from autolr.study_files import artefact_dir, load_study
+    from autolr.tuner import TuneResult
+
+    study = load_study(study_name, storage)
+    result = TuneResult(study)
+    if output == "-":
+        render = render_python if fmt == "python" else render_json
+        click.echo(render(result.best_spec, found_by=result.found_by()), nl=False)
+        return
+    if output is None:
+        suffix = "py" if fmt == "python" else "json"
+        output = str(artefact_dir(study.study_name) / f"best_schedule.{suffix}")
+    written = result.export(output, fmt, overwrite=force)
+    click.echo(f"Wrote {written}")
+
+
+@main.command(name="report")
+@_study_options
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Where to write (default: studies/<study>/report.html).")
+def report_command(study_name: str | None, storage: str | None, output: str | None) -> None:
+    """Write the study as one self-contained HTML page (opens offline)."""
+    from autolr.report import write_report
+    from autolr.study_files import load_study
+
+    study = load_study(study_name, storage)
+    path = write_report(study=study, output=output)
+    click.echo(f"Wrote {path}")
+
+
+# --- families / studies -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def families(name: str | None, as_json: bool) -> None:
+    """Every schedule family with its parameters and search space (or one family in detail)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from autolr.schedules.registry import families as family_names
+    from autolr.schedules.registry import family_info
+
+    infos = [family_info(name)] if name else [family_info(n) for n in family_names()]
+    if as_json:
+        click.echo(json.dumps(infos if name is None else infos[0], indent=2))
+        return
+    console = Console()
+    table = Table(title="Schedule families", title_justify="left", show_lines=name is not None)
+    table.add_column("family", style="bold")
+    table.add_column("what it does")
+    table.add_column("parameters (default; searched range)")
+    for info in infos:
+        params = []
+        for p in info["params"]:
+            search = p.get("search")
+            if search is None:
+                searched = "fixed"
+            elif "choices" in search:
+                searched = "/".join(map(str, search["choices"]))
+            else:
+                searched = f"{search['low']:g}-{search['high']:g}{' log' if search['log'] else ''}"
+            params.append(f"{p['name']}={_short(p['default'])} ({searched})")
+        what = info["summary"]
+        if name:
+            what += f"\nformula: {info['formula']}"
+            if info["torch_equivalent"]:
+                what += f"\ntorch: {info['torch_equivalent']}"
+        table.add_row(info["name"], what, "\n".join(params) or "-")
+    console.print(table)
+    if not name:
+        console.print("Every family also takes a peak LR and an optional linear warmup. "
+                      "`autolr families NAME` shows one in detail.")
+
+
+@main.command()
+@click.option("--storage", default=None, metavar="URL",
+              help="SQLAlchemy URL (default: every studies/*.db here).")
+def studies(storage: str | None) -> None:
+    """List the studies in a storage, with their trial counts and best values."""
+    import optuna
+    from rich.console import Console
+    from rich.table import Table
+
+    from autolr.storage import open_storage
+    from autolr.study_files import local_study_databases
+
+    urls = [storage] if storage else [f"sqlite:///{p}" for p in local_study_databases()]
+    if not urls:
+        raise ConfigError("No study databases in ./studies. Run `autolr tune SCRIPT` first, or "
+                          "pass --storage URL.")
+    table = Table(title="Studies", title_justify="left")
+    for column in ("study", "storage", "direction", "trials", "best"):
+        table.add_column(column)
+    for url in urls:
+        if storage:
+            from autolr.study_files import study_names
+
+            study_names(url)  # a clear error for a missing file
+        for summary in optuna.get_all_study_summaries(open_storage(url)):
+            best = summary.best_trial.value if summary.best_trial else None
+            table.add_row(summary.study_name, url, summary.direction.name.lower(),
+                          str(summary.n_trials), "-" if best is None else f"{best:.6g}")
+    Console().print(table)

@@ -1,0 +1,297 @@
+"""Running a training script as trials in persistent worker processes, one per device slot.
+
+The parent (this module) owns the study; each worker imports torch once and then runs trials one
+after another (:mod:`autolr.worker_main`). GPU workers see one GPU each through
+``CUDA_VISIBLE_DEVICES``; CPU workers split the cores through torch's thread count. A worker that
+dies is replaced and its trial failed with the reason and the last lines of its output; a trial
+past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from array import array
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, TextIO
+
+from autolr.trial_control import TrialControl, TrialOutcome
+
+LOG_TAIL_LINES = 20
+POLL_S = 0.2
+
+
+@dataclass
+class Slot:
+    """One device slot: where its worker runs and what it is doing."""
+
+    name: str  # "cpu0", "cuda:1"
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    connection: Connection | None = None
+    log: TextIO | None = None
+    control: TrialControl | None = None
+    started: float = 0.0
+    step: int = 0
+    trials_run: int = 0
+    ready: bool = False
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA device ids ("0", "1", ...)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        import torch
+    if not torch.cuda.is_available():
+        return []
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+class WorkerPool:
+    """Runs trials of ``script`` in worker processes; the runner interface of the study loop."""
+
+    def __init__(
+        self,
+        script: str | os.PathLike[str],
+        script_args: list[str] | None = None,
+        *,
+        workers: int = 1,
+        gpus: list[str] | None = None,
+        trial_timeout: float | None = None,
+        isolate: bool = False,
+        log_dir: str | os.PathLike[str],
+    ) -> None:
+        self.script = str(Path(script).resolve())
+        self.script_args = list(script_args or [])
+        self.trial_timeout = trial_timeout
+        self.isolate = isolate
+        log_root = Path(log_dir)
+        log_root.mkdir(parents=True, exist_ok=True)
+        self.slots_list: list[Slot] = []
+        cores = os.cpu_count() or 1
+        if gpus:
+            count = max(workers, len(gpus))
+            for i in range(count):
+                gpu = gpus[i % len(gpus)]
+                env = {"CUDA_VISIBLE_DEVICES": gpu}
+                name = f"cuda:{gpu}" if count == len(gpus) else f"cuda:{gpu}/{i}"
+                self.slots_list.append(Slot(name, env, log_root / f"worker-{i}.log"))
+        else:
+            threads = max(1, cores // workers)
+            for i in range(workers):
+                env = {"CUDA_VISIBLE_DEVICES": "", "AUTOLR_TORCH_THREADS": str(threads),
+                       "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+                self.slots_list.append(Slot(f"cpu{i}", env, log_root / f"worker-{i}.log"))
+        self.slots = len(self.slots_list)
+        self._finished: list[tuple[TrialControl, TrialOutcome]] = []
+
+    # --- the runner interface ------------------------------------------------------------------
+    def worker_names(self) -> list[str]:
+        return [slot.name for slot in self.slots_list]
+
+    def busy(self) -> int:
+        return sum(slot.control is not None for slot in self.slots_list)
+
+    def start(self, control: TrialControl) -> None:
+        slot = next(s for s in self.slots_list if s.control is None)
+        if slot.process is None or slot.process.poll() is not None:
+            self._spawn(slot)
+        control.worker = slot.name
+        control.trial.set_user_attr("worker", slot.name)
+        slot.control = control
+        slot.started = time.time()
+        slot.step = 0
+        assert slot.connection is not None
+        try:
+            slot.connection.send(("run", {"trial": control.number, "seed": control.seed}))
+        except OSError:
+            self._worker_died(slot)
+
+    def wait(self) -> list[tuple[TrialControl, TrialOutcome]]:
+        """Serve the workers' requests until at least one trial has finished."""
+        while not self._finished:
+            active = {s.connection: s for s in self.slots_list
+                      if s.control is not None and s.connection is not None}
+            if not active:
+                break
+            for connection in wait(list(active), timeout=POLL_S):
+                self._serve(active[connection])  # type: ignore[index]
+            self._check_timeouts()
+        finished, self._finished = self._finished, []
+        return finished
+
+    def interrupt(self) -> list[TrialControl]:
+        """Stop every running trial (their workers are stopped) and return their controls."""
+        running = []
+        for slot in self.slots_list:
+            if slot.control is not None:
+                running.append(slot.control)
+                slot.control = None
+                self._stop(slot)
+        return running
+
+    def close(self) -> None:
+        for slot in self.slots_list:
+            if slot.control is None:
+                self.close_slot(slot)
+            else:
+                self._stop(slot)
+
+    # --- workers --------------------------------------------------------------------------------
+    def _spawn(self, slot: Slot) -> None:
+        self._stop(slot)
+        parent_socket, child_socket = socket.socketpair()
+        env = {**os.environ, **slot.env, "PYTHONUNBUFFERED": "1"}
+        slot.log = open(slot.log_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        slot.log.write(f"--- worker {slot.name} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        slot.log.flush()
+        slot.process = subprocess.Popen(
+            [sys.executable, "-m", "autolr.worker_main", str(child_socket.fileno()),
+             self.script, *self.script_args],
+            pass_fds=(child_socket.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=slot.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
+        )
+        child_socket.close()
+        slot.connection = Connection(parent_socket.detach())
+        slot.ready = False
+
+    def _stop(self, slot: Slot) -> None:
+        if slot.process is not None and slot.process.poll() is None:
+            try:
+                os.killpg(slot.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                slot.process.kill()
+            slot.process.wait()
+        if slot.connection is not None:
+            slot.connection.close()
+        if slot.log is not None:
+            slot.log.close()
+        slot.process = slot.connection = slot.log = None
+
+    def _serve(self, slot: Slot) -> None:
+        assert slot.connection is not None and slot.control is not None
+        control = slot.control
+        try:
+            message = slot.connection.recv()
+        except (EOFError, OSError):
+            self._worker_died(slot)
+            return
+        kind = message[0]
+        if kind == "ready":
+            slot.ready = True
+        elif kind == "schedule":
+            _, base_lr, total_steps = message
+            try:
+                spec = control.make_schedule(base_lr, total_steps)
+                slot.connection.send(("spec", spec.to_dict()))
+            except Exception as exc:  # a bad request from the script: the trial fails there
+                slot.connection.send(("error", f"{type(exc).__name__}: {exc}"))
+        elif kind == "report":
+            _, value, step, steps_taken = message
+            slot.step = steps_taken
+            decision = control.judge(value, step)
+            slot.connection.send((decision, control.end_detail or decision))
+        elif kind == "done":
+            self._trial_done(slot, message[1])
+
+    def _trial_done(self, slot: Slot, result: dict[str, Any]) -> None:
+        control = slot.control
+        assert control is not None
+        control.steps_taken = result["steps"]
+        control.lr_curve = array("d", result["curve"])
+        status = result["status"]
+        if status == "complete":
+            outcome = control.completed()
+        elif status == "pruned":
+            outcome = control.pruned(result.get("reason"))
+        else:
+            error = f"{result['error']}\nLast output of the worker:\n{self._log_tail(slot, 10)}"
+            outcome = control.failed(result["reason"], error, result.get("signature"))
+        self._release(slot, outcome)
+
+    def _release(self, slot: Slot, outcome: TrialOutcome) -> None:
+        control = slot.control
+        assert control is not None
+        slot.history.append((control.number, slot.started, time.time()))
+        slot.control = None
+        slot.trials_run += 1
+        self._finished.append((control, outcome))
+        if self.isolate:
+            self.close_slot(slot)
+
+    def close_slot(self, slot: Slot) -> None:
+        """Ask an idle worker to exit, then make sure it is gone."""
+        if slot.connection is not None:
+            with contextlib.suppress(OSError):
+                slot.connection.send(("exit",))
+        if slot.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                slot.process.wait(timeout=5)
+        self._stop(slot)
+
+    def _worker_died(self, slot: Slot) -> None:
+        control = slot.control
+        assert control is not None
+        process, code = slot.process, None
+        if process is not None:
+            try:
+                code = process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # it closed the connection but lives on
+                self._stop(slot)
+                code = process.returncode
+        tail = self._log_tail(slot)
+        if code is not None and code < 0:
+            try:
+                cause = f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                cause = f"killed by signal {-code}"
+        else:
+            cause = f"exited with status {code}"
+        reason = "out of memory" if "out of memory" in tail.lower() else "worker died"
+        error = f"The worker process running this trial {cause}. Last output:\n{tail}"
+        self._stop(slot)
+        self._release(slot, control.failed(reason, error, f"worker {cause}"))
+
+    def _check_timeouts(self) -> None:
+        if self.trial_timeout is None:
+            return
+        now = time.time()
+        for slot in self.slots_list:
+            control = slot.control
+            if control is not None and now - slot.started > self.trial_timeout:
+                self._stop(slot)
+                error = (
+                    f"The trial ran longer than --trial-timeout={self.trial_timeout:g} s and was "
+                    "stopped. Raise the limit or shorten the trial."
+                )
+                self._release(slot, control.failed("timeout", error, "timeout"))
+
+    def _log_tail(self, slot: Slot, lines: int = LOG_TAIL_LINES) -> str:
+        if slot.log is not None:
+            slot.log.flush()
+        try:
+            text = slot.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no output)"
+        return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each worker's trial and step, for progress displays."""
+        return [
+            {"worker": s.name, "trial": s.control.number if s.control else None, "step": s.step,
+             "total": s.control.spec.total_steps if s.control and s.control.spec else None}
+            for s in self.slots_list
+        ]
