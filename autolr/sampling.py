@@ -43,9 +43,8 @@ class _FailuresAsBad:
         trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
         if states is None or TrialState.RUNNING not in states:
             return trials
-        failed = self._study._get_trials(
-            deepcopy=False, states=(TrialState.FAIL,), use_cache=use_cache
-        )
+        # Finished trials never change, so the cached copy is always right (and cheap).
+        failed = self._study._get_trials(deepcopy=False, states=(TrialState.FAIL,), use_cache=True)
         for trial in failed:
             if trial.user_attrs.get("reason") in INFORMATIVE_FAILURES and trial.params:
                 shown = copy.copy(trial)

@@ -60,7 +60,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     else:
         engine_kwargs["pool_pre_ping"] = True
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except ImportError as exc:
         raise ConfigError(
             f"The storage {url!r} needs a database driver that is not installed ({exc}). "
@@ -71,6 +71,23 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
             f"Cannot open the storage {url!r}: {type(exc).__name__}: {_first_line(exc)}. "
             "Check the URL, that the database server is running, and your permissions."
         ) from exc
+    if path is not None:
+        _tune_sqlite_connections(storage)
+    return storage
+
+
+def _tune_sqlite_connections(storage: optuna.storages.RDBStorage) -> None:
+    """WAL with synchronous=NORMAL: each commit stays safe if the process dies, without an fsync
+    per write (a trial writes a dozen small records)."""
+    from sqlalchemy import event
+
+    def on_connect(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage.engine, "connect", on_connect)
+    storage.engine.dispose()
 
 
 def _prepare_sqlite_file(path: Path) -> None:

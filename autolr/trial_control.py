@@ -29,6 +29,7 @@ from autolr.schedules.spec import ScheduleSpec
 from autolr.space import SearchSpace
 
 MAX_CURVE_POINTS = 512
+HEARTBEAT_S = 60.0  # how often a running trial records that it is alive (seconds)
 
 MISSING_SCHEDULER = (
     "The training code never called autolr.scheduler, so autolr cannot apply the trial's "
@@ -73,6 +74,7 @@ class TrialControl:
         self.seed = seed
         self.worker = worker
         self.started = time.time()
+        self.last_heartbeat = self.started
         self.spec: ScheduleSpec | None = None
         self.first_value: float | None = None
         self.last_value: float | None = None
@@ -116,7 +118,10 @@ class TrialControl:
             return "diverged"
         self.last_value = value
         self.trial.report(value, step)
-        self.trial.set_user_attr("heartbeat", time.time())
+        now = time.time()
+        if now - self.last_heartbeat > HEARTBEAT_S:
+            self.trial.set_user_attr("heartbeat", now)
+            self.last_heartbeat = now
         if self.trial.should_prune():
             self.end_reason = "pruned"
             self.end_detail = f"pruned at step {step} (value {value:.6g})"

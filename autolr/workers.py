@@ -47,7 +47,16 @@ class Slot:
 
 
 def visible_gpus() -> list[str]:
-    """The GPUs this process may use, as CUDA device ids ("0", "1", ...)."""
+    """The GPUs this process may use, as CUDA device ids ("0", "1", ...).
+
+    Torch is imported (seconds) only where an NVIDIA driver is present; on a machine without one
+    the answer is known at once.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and not visible.strip():
+        return []
+    if not Path("/proc/driver/nvidia/gpus").is_dir() and sys.platform.startswith("linux"):
+        return []
     torch = sys.modules.get("torch")
     if torch is None:
         import torch

@@ -1,0 +1,188 @@
+"""What autolr costs on top of the training it runs, and how its workers scale.
+
+1. ``autolr.tune`` against a hand-written Optuna loop running the same training in the same
+   process: wall-time ratio (goal <= 1.05).
+2. ``autolr tune examples/digits_mlp.py`` (worker processes, start-up included) against the same
+   trials in a hand-written in-process Optuna loop: ratio (goal <= 1.15) and overhead per trial.
+3. ``--workers 2`` against ``--workers 1``, beside the machine's own limit measured in the same
+   run: the same training split over two plain Python processes against one process.
+
+Pruning is off everywhere so every trial trains for the same number of steps.
+
+    python benchmarks/overhead.py            # 20 trials, writes benchmarks/results/overhead.json
+    python benchmarks/overhead.py --quick    # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(EXAMPLES))
+
+
+def _digits(epochs: int):
+    import digits_mlp
+
+    return lambda: digits_mlp.train(epochs=epochs)
+
+
+def hand_written_loop(n_trials: int, epochs: int, seed: int = 0) -> float:
+    """What a user writes today: an Optuna objective with a cosine schedule and a tuned LR."""
+    import optuna
+    import torch
+    from sklearn.datasets import load_digits  # noqa: F401 - same imports as the script
+    from torch import nn
+
+    import digits_mlp
+
+    def objective(trial: optuna.Trial) -> float:
+        torch.manual_seed(trial.number)
+        lr = trial.suggest_float("lr", 0.005, 0.5, log=True)
+        x_train, y_train, x_val, y_val = digits_mlp.load_data()
+        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        batches = (len(x_train) + 63) // 64
+        total = epochs * batches
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total))
+        )
+        val_loss = math.nan
+        for epoch in range(epochs):
+            order = torch.randperm(len(x_train))
+            for i in range(batches):
+                idx = order[i * 64 : (i + 1) * 64]
+                loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+            with torch.no_grad():
+                val_loss = nn.functional.cross_entropy(model(x_val), y_val).item()
+            print(f"epoch {epoch + 1}/{epochs}  val_loss {val_loss:.4f}")
+            trial.report(val_loss, epoch)
+        return val_loss
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=n_trials)
+    return time.perf_counter() - start
+
+
+def autolr_api(n_trials: int, epochs: int, seed: int = 0) -> float:
+    import optuna
+
+    import autolr
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    train = _digits(epochs)
+    start = time.perf_counter()
+    autolr.tune(train, n_trials=n_trials, pruner="none", seed=seed)
+    return time.perf_counter() - start
+
+
+def autolr_cli(n_trials: int, epochs: int, workers: int, seed: int = 0) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "autolr", "tune", str(EXAMPLES / "digits_mlp.py"),
+             "--trials", str(n_trials), "--pruner", "none", "--seed", str(seed),
+             "--workers", str(workers), "--", "--epochs", str(epochs)],
+            cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        return time.perf_counter() - start
+
+
+_PLAIN = """
+import sys, time
+sys.path.insert(0, {examples!r})
+import torch
+torch.set_num_threads({threads})
+import digits_mlp
+for i in range({runs}):
+    torch.manual_seed(i)
+    digits_mlp.train(epochs={epochs})
+"""
+
+
+def plain_processes(n_trials: int, epochs: int, processes: int) -> float:
+    """The machine's own limit: the same runs split over plain Python processes."""
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // processes)
+    share = [n_trials // processes + (i < n_trials % processes) for i in range(processes)]
+    start = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PLAIN.format(examples=str(EXAMPLES), threads=threads,
+                                                 runs=runs, epochs=epochs)],
+            stdout=subprocess.DEVNULL,
+        )
+        for runs in share
+    ]
+    for process in running:
+        if process.wait() != 0:
+            raise RuntimeError("a plain training process failed")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run (4 trials, 2 epochs)")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--output", type=Path, default=RESULTS / "overhead.json")
+    args = parser.parse_args()
+    trials, epochs = (4, 2) if args.quick else (args.trials, args.epochs)
+
+    import optuna
+    import torch
+
+    hand = hand_written_loop(trials, epochs)
+    api = autolr_api(trials, epochs)
+    cli1 = autolr_cli(trials, epochs, workers=1)
+    cli2 = autolr_cli(trials, epochs, workers=2)
+    plain1 = plain_processes(trials, epochs, 1)
+    plain2 = plain_processes(trials, epochs, 2)
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+        "trials": trials,
+        "epochs": epochs,
+        "seconds": {
+            "hand_written_optuna_loop": round(hand, 2),
+            "autolr_tune_api": round(api, 2),
+            "autolr_tune_cli_1_worker": round(cli1, 2),
+            "autolr_tune_cli_2_workers": round(cli2, 2),
+            "plain_1_process": round(plain1, 2),
+            "plain_2_processes": round(plain2, 2),
+        },
+        "api_over_hand_written": round(api / hand, 3),
+        "cli_over_hand_written": round(cli1 / hand, 3),
+        "cli_overhead_ms_per_trial": round((cli1 - hand) / trials * 1000, 1),
+        "api_overhead_ms_per_trial": round((api - hand) / trials * 1000, 1),
+        "workers_2_over_1": round(cli2 / cli1, 3),
+        "machine_limit_2_over_1": round(plain2 / plain1, 3),
+        "workers_vs_limit": round((cli2 / cli1) / (plain2 / plain1), 3),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
