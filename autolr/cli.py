@@ -283,9 +283,10 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     py_path = result.export(str(out_dir / "best_schedule.py"), "python")
     json_path = result.export(str(out_dir / "best_schedule.json"), "json")
     console.print(f"Best schedule written to:\n  {py_path}\n  {json_path}", highlight=False)
+    args = " ".join(shlex.quote(a) for a in [str(path), *script_args])
     console.print(
-        f"Run your script with it: AUTOLR_SCHEDULE={json_path} python {path}", highlight=False,
-        markup=False,
+        f"Run your script with it: AUTOLR_SCHEDULE={shlex.quote(str(json_path))} python {args}",
+        highlight=False, markup=False, soft_wrap=True,
     )
 
 

@@ -172,6 +172,14 @@ def tune(
     """
     if not callable(fn):
         raise _validation.fail("fn", _OWNER, "must be a zero-argument callable", fn)
+    from autolr import runtime
+
+    if runtime.in_trial():
+        raise ConfigError(
+            "autolr.tune was called inside a trial: the script being tuned starts a study of "
+            "its own. Tune a training script (one that calls autolr.scheduler and "
+            "autolr.report), not a script that calls autolr.tune; run that one with python."
+        )
     if study_name is None:
         name = getattr(fn, "__name__", "")
         study_name = name if name.isidentifier() else "autolr"

@@ -336,3 +336,11 @@ def test_result_without_a_complete_trial_explains():
     result = autolr.tune(always_nan, n_trials=2, seed=0)
     with pytest.raises(autolr.AutolrError, match="No trial of study .* has completed"):
         result.best_spec  # noqa: B018
+
+
+def test_tune_inside_a_trial_is_refused():
+    def starts_a_study():
+        autolr.tune(_toy(), n_trials=2)
+
+    with pytest.raises(StudyStopped, match="autolr.tune was called inside a trial"):
+        autolr.tune(starts_a_study, n_trials=3, seed=0)
