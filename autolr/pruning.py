@@ -20,8 +20,8 @@ DIVERGENCE_FACTOR = 3.0
 
 
 class GracePeriodPruner(BasePruner):
-    """Lets ``inner`` decide only once a trial has made ``grace`` of the reports that finished
-    trials made; before any trial has finished, nothing is pruned."""
+    """Lets ``inner`` decide only once a trial has made more than ``grace`` of the reports that
+    finished trials made; before any trial has finished, nothing is pruned."""
 
     def __init__(self, inner: BasePruner, grace: float = DEFAULT_GRACE) -> None:
         self.inner = inner
@@ -37,7 +37,7 @@ class GracePeriodPruner(BasePruner):
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         expected = self._expected_reports(study)
-        if expected == 0 or len(trial.intermediate_values) < math.ceil(self.grace * expected):
+        if expected == 0 or len(trial.intermediate_values) <= self.grace * expected:
             return False
         return self.inner.prune(study, trial)
 
