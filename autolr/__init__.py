@@ -36,6 +36,7 @@ _LAZY = {
     "report": "autolr.runtime",
     "tune": "autolr.tuner",
     "TuneResult": "autolr.tuner",
+    "write_report": "autolr.reports",
 }
 
 
@@ -68,4 +69,5 @@ __all__ = [
     "scheduler",
     "tune",
     "unregister_family",
+    "write_report",
 ]

@@ -423,7 +423,7 @@ def export(study_name: str | None, storage: str | None, fmt: str, output: str | 
               help="Where to write (default: studies/<study>/report.html).")
 def report_command(study_name: str | None, storage: str | None, output: str | None) -> None:
     """Write the study as one self-contained HTML page (opens offline)."""
-    from autolr.report import write_report
+    from autolr.reports import write_report
     from autolr.study_files import load_study
 
     study = load_study(study_name, storage)

@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
 from autolr.errors import AutolrError, ConfigError, StudyStopped
+from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
 from autolr.pruning import PRUNERS, make_pruner
 from autolr.runners import InProcessRunner
 from autolr.sampling import SAMPLERS, RangeAwareSampler, make_sampler
@@ -35,9 +36,6 @@ from autolr.trial_control import TrialControl, TrialOutcome
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"
 SAME_ERROR_TRIALS = 3
-EDGE_FRACTION = 0.1  # within this fraction of the log-range from an edge counts as "at the edge"
-EDGE_MIN_COMPLETE = 6
-MAX_WIDENINGS = 2
 _OWNER = "tune"
 
 
@@ -239,6 +237,12 @@ class TuneResult:
         from autolr.export import export
 
         return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite)
+
+    def write_report(self, output: str | None = None) -> Any:
+        """Write the study as one self-contained HTML page; returns its path."""
+        from autolr.reports import write_report
+
+        return write_report(study=self.study, output=output)
 
     def counts(self) -> dict[str, int]:
         return count_states(self.study)
@@ -495,51 +499,28 @@ class StudyRun:
 
     # --- the LR range ---------------------------------------------------------------------------
     def _lr_edge(self, *, widen: bool) -> str | None:
-        """A message when the best trials sit at an edge of the LR range; widens the range for
-        the remaining trials unless the user fixed it."""
-        complete = [
-            t for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if LR_PARAM in t.params and t.value is not None
-        ]
-        if len(complete) < EDGE_MIN_COMPLETE:
+        """A message when the best trials sit at an edge of the LR range; with ``widen``, widens
+        the range 10x on that side for the remaining trials unless the user fixed it."""
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        found = find_edge(self.config.direction, self.settings, trials)
+        if found is None:
             return None
-        reverse = self.config.direction == "maximize"
-        top = sorted(complete, key=lambda t: t.value, reverse=reverse)[:3]  # type: ignore[arg-type]
-        low, high = self.space().lr_scale_bounds(self.settings.get("base_lr"))
-        span = math.log(high / low)
-        at_high = sum(math.log(high / t.params[LR_PARAM]) < EDGE_FRACTION * span for t in top)
-        at_low = sum(math.log(t.params[LR_PARAM] / low) < EDGE_FRACTION * span for t in top)
-        best = top[0]
-        side = None
-        if at_high >= 2 or math.log(high / best.params[LR_PARAM]) < EDGE_FRACTION * span / 2:
-            side = "high"
-        elif at_low >= 2 or math.log(best.params[LR_PARAM] / low) < EDGE_FRACTION * span / 2:
-            side = "low"
-        if side is None:
-            return None
-        lr = best.user_attrs.get("lr")
-        message = (
-            f"The best trials sit at the {side} edge of the peak-LR range searched "
-            f"(best: {lr:.3g}); the best LR may lie {'above' if side == 'high' else 'below'} it."
+        side, best = found
+        if not (widen and can_widen(self.settings)):
+            return f"{edge_finding(side, best)} {edge_advice(self.settings)}"
+        low, high = self.settings["lr_scale"]
+        if side == "high":
+            high *= 10
+        else:
+            low /= 10
+        self.settings["lr_scale"] = [low, high]
+        self.settings["widened"] += 1
+        self._save_settings()
+        self._sync_lr_range()
+        return (
+            f"{edge_finding(side, best)} The range was widened to {low:g}x-{high:g}x the "
+            "script's LR for the remaining trials."
         )
-        fixed = self.settings["lr"] is not None
-        if fixed:
-            return message + " Widen --lr (lr=...) and resume the study to look further."
-        if widen and self.settings["widened"] < MAX_WIDENINGS:
-            scale_low, scale_high = self.settings["lr_scale"]
-            if side == "high":
-                scale_high *= 10
-            else:
-                scale_low /= 10
-            self.settings["lr_scale"] = [scale_low, scale_high]
-            self.settings["widened"] += 1
-            self._save_settings()
-            self._sync_lr_range()
-            return message + (
-                f" The range was widened to {scale_low:g}x-{scale_high:g}x the script's LR for "
-                "the remaining trials."
-            )
-        return message
 
 
 def run_study(

@@ -118,6 +118,10 @@ def test_tune_the_digits_example_end_to_end(tmp_path):
     assert json.loads(exported.stdout)["family"]
     listed = _autolr("studies", cwd=tmp_path)
     assert listed.returncode == 0 and "digits_mlp" in listed.stdout
+    reported = _autolr("report", cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr
+    page = tmp_path / "studies" / "digits_mlp" / "report.html"
+    assert page.exists() and "digits_mlp" in page.read_text()
 
 
 def test_the_winner_reproduces_its_value_when_run_plainly(tmp_path):

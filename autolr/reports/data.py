@@ -1,0 +1,857 @@
+"""Data preparation for study reports: pure functions from a study to plain, frozen records.
+
+Nothing here draws. Each ``get_*`` function reads a study (or its trials) and returns a frozen
+dataclass of plain values — numbers, strings and tuples — so tests compare them by equality and
+:mod:`autolr.reports.figures` turns them into plotly figures. :func:`get_report_data` fetches the
+trials once and builds every record.
+
+How a trial ended (its *outcome*) is one of ``complete``, ``pruned``, ``diverged`` (pruned by the
+divergence guard: the ``reason`` user attribute says so), ``failed``, ``running`` or ``waiting``.
+Strings here are raw database text; whoever renders them escapes them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autolr.errors import AutolrError
+from autolr.lr_edge import lr_edge_warning, scale_bounds
+from autolr.schedules.registry import families as registered_families
+from autolr.schedules.registry import get_family
+from autolr.schedules.spec import ScheduleSpec
+from autolr.space import FAMILY_PARAM
+from autolr.tuner import SETTINGS_ATTR
+
+OUTCOMES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
+TOP_CURVES = 5  # LR curves of the best few trials
+TOP_TRIALS = 10  # rows of the best-trials table
+MAX_LR_POINTS = 256  # per LR curve
+LEARNING_POINTS_BUDGET = 60_000  # points over all learning curves together
+MAX_LEARNING_POINTS = 400  # per learning curve
+MIN_LEARNING_POINTS = 16
+MIN_IMPORTANCE_TRIALS = 5
+UNKNOWN_FAMILY = "unknown"
+UNKNOWN_WORKER = "unknown"
+
+
+# --- records --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Counts:
+    """Trials by outcome."""
+
+    total: int = 0
+    complete: int = 0
+    pruned: int = 0
+    diverged: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    """Trials that failed for one reason, with the first line of one error as an example."""
+
+    reason: str
+    count: int
+    example: str
+
+
+@dataclass(frozen=True)
+class Winner:
+    """The best complete trial and its schedule, in words and as its formula."""
+
+    number: int
+    value: float
+    family: str
+    summary: str  # the family's one-line description
+    formula: str  # the multiplier of the peak LR, as the family writes it; "" when unknown
+    description: str  # the whole schedule in a sentence or two
+    params: tuple[tuple[str, str], ...]  # (name, formatted value)
+    peak_lr: float | None
+    base_lr: float | None
+    warmup_steps: int | None
+    total_steps: int | None
+    step_unit: str
+    seed: int | None
+    baseline: str | None
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """How one baseline trial (the script's LR held constant, cosine, linear) ended."""
+
+    name: str
+    number: int
+    outcome: str
+    value: float | None  # the objective, or the last reported value when it did not complete
+
+
+@dataclass(frozen=True)
+class Summary:
+    study_name: str
+    direction: str
+    counts: Counts
+    best: Winner | None
+    baselines: tuple[BaselineResult, ...]
+    steps_spent: int  # scheduler steps every trial took
+    steps_unpruned: int  # what the same trials would have cost had none been pruned
+    step_unit: str
+    lr_edge: str | None  # the warning when the best trials sit at an edge of the LR range
+    lr_range: str | None  # the peak-LR range searched, in words
+    failures: tuple[FailureReason, ...]
+    step_mismatches: tuple[str, ...]
+    notes: tuple[str, ...]  # what the page must say about an empty / tiny / all-failed study
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A line of (step, value) points of one trial."""
+
+    number: int
+    family: str
+    outcome: str
+    value: float | None
+    steps: tuple[float, ...]
+    values: tuple[float, ...]
+    baseline: str | None = None
+    best: bool = False
+    planned: bool = False  # an LR curve computed from the spec (not recorded while training)
+
+
+@dataclass(frozen=True)
+class LrCurves:
+    top: tuple[Curve, ...]  # the best few complete trials, best first
+    versus: tuple[Curve, ...]  # the winner, then each baseline (planned over the whole run)
+    step_unit: str
+
+
+@dataclass(frozen=True)
+class LearningCurves:
+    curves: tuple[Curve, ...]  # every trial with reports, by trial number
+    direction: str
+    downsampled: bool
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    family: str
+    complete: int
+    pruned: int  # diverged ones included
+    failed: int
+    best_value: float | None
+    best_number: int | None
+    median_value: float | None
+    values: tuple[float, ...]  # objectives of the complete trials
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    rows: tuple[FamilyRow, ...]  # best family first; families without a complete trial last
+    direction: str
+
+
+@dataclass(frozen=True)
+class TopTrial:
+    number: int
+    family: str
+    value: float
+    peak_lr: float | None
+    warmup_steps: int | None
+    params: tuple[tuple[str, str], ...]
+    baseline: str | None
+
+
+@dataclass(frozen=True)
+class History:
+    numbers: tuple[int, ...]  # complete trials in order
+    values: tuple[float, ...]
+    families: tuple[str, ...]
+    best_so_far: tuple[float, ...]
+    direction: str
+
+
+@dataclass(frozen=True)
+class Importance:
+    params: tuple[tuple[str, float], ...]  # most important first
+    note: str | None  # why there are none
+
+
+@dataclass(frozen=True)
+class Bar:
+    number: int
+    worker: str
+    family: str
+    outcome: str
+    start_s: float  # seconds since the first trial started
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Timeline:
+    bars: tuple[Bar, ...]
+    workers: tuple[str, ...]  # in order of first use
+    origin: str | None  # ISO time of the first trial's start
+
+
+@dataclass(frozen=True)
+class ReportData:
+    summary: Summary
+    families: tuple[str, ...]  # every family in the study, in the registry's order
+    lr_curves: LrCurves
+    learning_curves: LearningCurves
+    leaderboard: Leaderboard
+    top_trials: tuple[TopTrial, ...]
+    history: History
+    importance: Importance
+    timeline: Timeline
+
+
+# --- reading trials --------------------------------------------------------------------------
+def get_report_data(study: optuna.Study) -> ReportData:
+    """Every record of the report, reading the study's trials once."""
+    trials = _trials(study)
+    direction = _direction(study)
+    return ReportData(
+        summary=summarize(study.study_name, direction, study.user_attrs, trials),
+        families=family_order(trials),
+        lr_curves=lr_curves(direction, trials),
+        learning_curves=learning_curves(direction, trials),
+        leaderboard=leaderboard(direction, trials),
+        top_trials=top_trials(direction, trials),
+        history=history(direction, trials),
+        importance=get_importance(study, trials),
+        timeline=timeline(trials),
+    )
+
+
+def get_summary(study: optuna.Study) -> Summary:
+    return summarize(study.study_name, _direction(study), study.user_attrs, _trials(study))
+
+
+def get_lr_curves(study: optuna.Study, top: int = TOP_CURVES) -> LrCurves:
+    return lr_curves(_direction(study), _trials(study), top)
+
+
+def get_learning_curves(study: optuna.Study) -> LearningCurves:
+    return learning_curves(_direction(study), _trials(study))
+
+
+def get_leaderboard(study: optuna.Study) -> Leaderboard:
+    return leaderboard(_direction(study), _trials(study))
+
+
+def get_top_trials(study: optuna.Study, n: int = TOP_TRIALS) -> tuple[TopTrial, ...]:
+    return top_trials(_direction(study), _trials(study), n)
+
+
+def get_history(study: optuna.Study) -> History:
+    return history(_direction(study), _trials(study))
+
+
+def get_timeline(study: optuna.Study) -> Timeline:
+    return timeline(_trials(study))
+
+
+def _trials(study: optuna.Study) -> list[FrozenTrial]:
+    return sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+
+
+def _direction(study: optuna.Study) -> str:
+    directions = study.directions
+    if len(directions) != 1:
+        raise AutolrError(
+            f"autolr reports single-objective studies; study {study.study_name!r} has "
+            f"{len(directions)} objectives. Use optuna.visualization for it."
+        )
+    return "maximize" if directions[0] == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+
+
+def outcome(trial: FrozenTrial) -> str:
+    """How ``trial`` ended: complete, pruned, diverged, failed, running or waiting."""
+    state = trial.state
+    if state == TrialState.COMPLETE:
+        return "complete"
+    if state == TrialState.PRUNED:
+        return "diverged" if trial.user_attrs.get("reason") == "diverged" else "pruned"
+    if state == TrialState.FAIL:
+        return "failed"
+    if state == TrialState.RUNNING:
+        return "running"
+    return "waiting"
+
+
+def family_of(trial: FrozenTrial) -> str:
+    name = trial.params.get(FAMILY_PARAM)
+    if name is None:
+        spec = trial.user_attrs.get("spec")
+        name = spec.get("family") if isinstance(spec, Mapping) else None
+    return str(name) if name is not None else UNKNOWN_FAMILY
+
+
+def family_order(trials: Iterable[FrozenTrial]) -> tuple[str, ...]:
+    """The families that appear among ``trials``: registered ones in catalogue order, then the
+    others alphabetically."""
+    present = {family_of(t) for t in trials}
+    known = [name for name in registered_families() if name in present]
+    return (*known, *sorted(present - set(known)))
+
+
+def _value(trial: FrozenTrial) -> float | None:
+    """The objective of a complete trial with a finite value."""
+    if trial.state != TrialState.COMPLETE or trial.value is None:
+        return None
+    value = float(trial.value)
+    return value if math.isfinite(value) else None
+
+
+def _last_report(trial: FrozenTrial) -> float | None:
+    finite = [(s, v) for s, v in trial.intermediate_values.items() if _finite(v)]
+    return float(max(finite)[1]) if finite else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _ranked(direction: str, trials: Iterable[FrozenTrial]) -> list[tuple[float, FrozenTrial]]:
+    """Complete trials with finite values, best first (ties: lower number first)."""
+    sign = -1.0 if direction == "maximize" else 1.0
+    scored = [(v, t) for t in trials if (v := _value(t)) is not None]
+    return sorted(scored, key=lambda vt: (sign * vt[0], vt[1].number))
+
+
+def _spec(trial: FrozenTrial) -> ScheduleSpec | None:
+    data = trial.user_attrs.get("spec")
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return ScheduleSpec.from_json(data)
+    except (AutolrError, TypeError, ValueError):  # unregistered family, corrupt attribute
+        return None
+
+
+def _spec_number(trial: FrozenTrial, key: str) -> Any:
+    data = trial.user_attrs.get("spec")
+    return data.get(key) if isinstance(data, Mapping) else None
+
+
+def _step_unit(trials: Sequence[FrozenTrial]) -> str:
+    units = Counter(
+        unit for t in trials if isinstance(unit := _spec_number(t, "step_unit"), str)
+    )
+    unit = units.most_common(1)[0][0] if units else "step"
+    return unit if unit in ("batch", "epoch") else "step"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def _first_line(text: Any) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    # a traceback's last line names the exception; a plain message's first line says it all
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    return line[:300]
+
+
+# --- summary -----------------------------------------------------------------------------------
+def count_outcomes(trials: Iterable[FrozenTrial]) -> Counts:
+    counter = Counter(outcome(t) for t in trials)
+    return Counts(total=sum(counter.values()), **{name: counter[name] for name in OUTCOMES})
+
+
+def summarize(
+    study_name: str,
+    direction: str,
+    user_attrs: Mapping[str, Any],
+    trials: Sequence[FrozenTrial],
+) -> Summary:
+    """The summary of a study from its name, direction, user attributes and trials."""
+    counts = count_outcomes(trials)
+    ranked = _ranked(direction, trials)
+    best = winner(ranked[0][1]) if ranked else None
+    settings = user_attrs.get(SETTINGS_ATTR)
+    settings = settings if isinstance(settings, Mapping) else {}
+    spent, unpruned = step_costs(trials)
+    failures = failure_reasons(trials)
+    return Summary(
+        study_name=str(study_name),
+        direction=direction,
+        counts=counts,
+        best=best,
+        baselines=baseline_results(trials),
+        steps_spent=spent,
+        steps_unpruned=unpruned,
+        step_unit=_step_unit(trials),
+        lr_edge=lr_edge(direction, settings, trials),
+        lr_range=lr_range_text(settings),
+        failures=failures,
+        step_mismatches=tuple(dict.fromkeys(
+            str(m) for t in trials if (m := t.user_attrs.get("step_mismatch"))
+        )),
+        notes=study_notes(counts, failures),
+    )
+
+
+def study_notes(counts: Counts, failures: Sequence[FailureReason]) -> tuple[str, ...]:
+    """What the page says when there is little or nothing to show."""
+    if counts.total == 0:
+        return ("This study has no trials yet. Run `autolr tune` on it, then make the report "
+                "again.",)
+    notes = []
+    if counts.complete == 0:
+        ended = counts.failed + counts.pruned + counts.diverged
+        if counts.failed and counts.failed == counts.total:
+            text = f"All {counts.total} trials failed, so there is no best schedule."
+        elif ended:
+            text = f"None of the {counts.total} trials completed, so there is no best schedule."
+        else:
+            text = "No trial has finished yet, so there is no best schedule."
+        if failures:
+            text += f" Most common failure: {failures[0].reason}: {failures[0].example}"
+        notes.append(text)
+    elif counts.complete == 1:
+        notes.append(
+            "Only one trial completed: the comparisons below need more. Resume the study with "
+            "more trials."
+        )
+    if counts.running:
+        notes.append(f"{counts.running} trial(s) were still running when this report was made.")
+    return tuple(notes)
+
+
+def winner(trial: FrozenTrial) -> Winner:
+    """The winning trial's schedule in words."""
+    value = _value(trial)
+    assert value is not None
+    family = family_of(trial)
+    attrs = trial.user_attrs
+    spec = _spec(trial)
+    base_lr = attrs.get("base_lr") if _finite(attrs.get("base_lr")) else None
+    baseline = attrs.get("baseline")
+    seed = _int(attrs.get("seed"))
+    if spec is None:
+        raw = attrs.get("spec") if isinstance(attrs.get("spec"), Mapping) else {}
+        params = raw.get("params") if isinstance(raw.get("params"), Mapping) else {}
+        if not params:
+            prefix = f"{family}."
+            params = {k[len(prefix):]: v for k, v in trial.params.items() if k.startswith(prefix)}
+        peak = attrs.get("lr") if _finite(attrs.get("lr")) else None
+        return Winner(
+            number=trial.number, value=value, family=family,
+            summary=f"The family {family!r} is not registered in this process.",
+            formula="", description=_words(family, params, peak, base_lr, None, None, "step"),
+            params=tuple((str(k), _fmt(v)) for k, v in params.items()),
+            peak_lr=peak, base_lr=base_lr, warmup_steps=_int(raw.get("warmup_steps")),
+            total_steps=_int(raw.get("total_steps")), step_unit=str(raw.get("step_unit", "step")),
+            seed=seed, baseline=str(baseline) if baseline is not None else None,
+        )
+    info = get_family(spec.family)
+    return Winner(
+        number=trial.number, value=value, family=spec.family,
+        summary=info.summary, formula=" ".join(info.formula.split()),
+        description=_words(spec.family, spec.params, spec.lr, base_lr, spec.warmup_steps,
+                           spec.total_steps, spec.step_unit),
+        params=tuple((k, _fmt(v)) for k, v in spec.params.items()),
+        peak_lr=spec.lr, base_lr=base_lr, warmup_steps=spec.warmup_steps,
+        total_steps=spec.total_steps, step_unit=spec.step_unit, seed=seed,
+        baseline=str(baseline) if baseline is not None else None,
+    )
+
+
+def _words(
+    family: str,
+    params: Mapping[str, Any],
+    peak: float | None,
+    base_lr: float | None,
+    warmup: int | None,
+    total: int | None,
+    unit: str,
+) -> str:
+    parts = [f"{family} schedule"]
+    if params:
+        parts[0] += " with " + ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
+    sentence = parts[0]
+    if peak is not None:
+        sentence += f"; peak LR {peak:.4g}"
+        if base_lr:
+            sentence += f" ({peak / base_lr:.3g}× the script's own LR {base_lr:.4g})"
+    steps = {"batch": "batch steps", "epoch": "epochs"}.get(unit, "steps")
+    if total:
+        if warmup:
+            sentence += (f", reached after a linear warmup over the first {warmup:,} of "
+                         f"{total:,} {steps} ({warmup / total:.0%})")
+        else:
+            sentence += f", over {total:,} {steps} with no warmup"
+    return sentence + "."
+
+
+def baseline_results(trials: Iterable[FrozenTrial]) -> tuple[BaselineResult, ...]:
+    """The baseline trials in the order they ran (a requeued baseline: its last run)."""
+    found: dict[str, BaselineResult] = {}
+    for trial in trials:
+        name = trial.user_attrs.get("baseline")
+        if name is None or trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            continue
+        result = outcome(trial)
+        value = _value(trial) if result == "complete" else _last_report(trial)
+        found[str(name)] = BaselineResult(str(name), trial.number, result, value)
+    return tuple(found.values())
+
+
+def step_costs(trials: Iterable[FrozenTrial]) -> tuple[int, int]:
+    """Scheduler steps taken by all trials, and what they would have taken unpruned (a pruned
+    or diverged trial counted at its spec's ``total_steps``)."""
+    spent = unpruned = 0
+    for trial in trials:
+        steps = _int(trial.user_attrs.get("steps"))
+        steps = steps if steps is not None and steps >= 0 else 0
+        spent += steps
+        total = _int(_spec_number(trial, "total_steps"))
+        if trial.state == TrialState.PRUNED and total is not None and total > steps:
+            unpruned += total
+        else:
+            unpruned += steps
+    return spent, unpruned
+
+
+def failure_reasons(trials: Iterable[FrozenTrial]) -> tuple[FailureReason, ...]:
+    """Failed trials grouped by ``reason``, the most common first."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for trial in trials:
+        if trial.state != TrialState.FAIL:
+            continue
+        reason = str(trial.user_attrs.get("reason") or "failed")
+        counts[reason] += 1
+        if reason not in examples and trial.user_attrs.get("error"):
+            examples[reason] = _first_line(trial.user_attrs["error"])
+    return tuple(
+        FailureReason(reason, n, examples.get(reason, ""))
+        for reason, n in sorted(counts.items(), key=lambda rn: (-rn[1], rn[0]))
+    )
+
+
+def lr_range_text(settings: Mapping[str, Any]) -> str | None:
+    """The peak-LR range the study searched, in words (None for a study autolr did not run)."""
+    if not settings:
+        return None
+    bounds = scale_bounds(settings)
+    if bounds is None:
+        return None
+    low, high = bounds
+    base_lr = settings.get("base_lr")
+    text = f"{low:g}× to {high:g}× the script's own LR"
+    if _finite(base_lr):
+        text += f" ({low * base_lr:.3g} to {high * base_lr:.3g})"
+    if settings.get("lr"):
+        text += ", fixed by the user"
+    widened = _int(settings.get("widened")) or 0
+    if widened:
+        text += f", widened {'once' if widened == 1 else f'{widened} times'} during the study"
+    return text
+
+
+def lr_edge(
+    direction: str, settings: Mapping[str, Any], trials: Iterable[FrozenTrial]
+) -> str | None:
+    """The LR-edge warning for the study as it stands (the tuner's own rule and wording)."""
+    return lr_edge_warning(direction, settings, trials) if settings else None
+
+
+# --- LR curves ---------------------------------------------------------------------------------
+def _even(n: int, limit: int) -> list[int]:
+    """At most ``limit`` evenly spaced indices of ``range(n)``, first and last kept."""
+    if n <= limit:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+
+
+def recorded_lr(trial: FrozenTrial, limit: int = MAX_LR_POINTS) -> tuple[tuple, tuple] | None:
+    """The LR curve recorded while the trial trained, thinned to ``limit`` points."""
+    curve = trial.user_attrs.get("lr_curve")
+    if not isinstance(curve, Mapping):
+        return None
+    steps, lrs = curve.get("steps"), curve.get("lrs")
+    if not isinstance(steps, list) or not isinstance(lrs, list) or len(steps) != len(lrs):
+        return None
+    pairs = [(s, v) for s, v in zip(steps, lrs) if _finite(s) and _finite(v)]
+    if not pairs:
+        return None
+    keep = _even(len(pairs), limit)
+    return tuple(pairs[i][0] for i in keep), tuple(float(pairs[i][1]) for i in keep)
+
+
+def planned_lr(spec: ScheduleSpec, limit: int = MAX_LR_POINTS) -> tuple[tuple, tuple]:
+    """The schedule's LR over its whole run, at most ``limit`` points (from the closed form; the
+    plateau family, without reports, never cuts)."""
+    steps = _even(spec.total_steps, limit)
+    if spec.metric_driven:
+        return tuple(steps), tuple(spec.lr if i >= spec.warmup_steps
+                                   else spec.lr * (i + 1) / (spec.warmup_steps + 1)
+                                   for i in steps)
+    return tuple(steps), tuple(spec.lr * spec.multiplier(i) for i in steps)
+
+
+def _lr_curve(trial: FrozenTrial, *, prefer_planned: bool, best: bool = False) -> Curve | None:
+    spec = _spec(trial)
+    recorded = recorded_lr(trial)
+    planned = None
+    # the plateau family's cuts are only known from the recorded curve
+    if (
+        spec is not None
+        and (prefer_planned or recorded is None)
+        and not (spec.metric_driven and recorded is not None)
+    ):
+        planned = planned_lr(spec)
+    points = planned or recorded
+    if points is None:
+        return None
+    value = _value(trial) if trial.state == TrialState.COMPLETE else _last_report(trial)
+    baseline = trial.user_attrs.get("baseline")
+    return Curve(
+        number=trial.number, family=family_of(trial), outcome=outcome(trial), value=value,
+        steps=points[0], values=points[1],
+        baseline=str(baseline) if baseline is not None else None,
+        best=best, planned=planned is not None,
+    )
+
+
+def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURVES) -> LrCurves:
+    """The LR curves of the best ``top`` complete trials (as recorded), and the winner against
+    each baseline's schedule over the whole run."""
+    ranked = [t for _, t in _ranked(direction, trials)]
+    best = ranked[0] if ranked else None
+    top_curves = tuple(
+        c for i, t in enumerate(ranked[:top])
+        if (c := _lr_curve(t, prefer_planned=False, best=i == 0)) is not None
+    )
+    versus: list[Curve] = []
+    if best is not None:
+        first = _lr_curve(best, prefer_planned=False, best=True)
+        if first is not None:
+            versus.append(first)
+        baselines: dict[str, FrozenTrial] = {}
+        for trial in trials:
+            name = trial.user_attrs.get("baseline")
+            if name is not None and trial.number != best.number and trial.user_attrs.get("spec"):
+                baselines[str(name)] = trial
+        for trial in baselines.values():
+            curve = _lr_curve(trial, prefer_planned=True)
+            if curve is not None:
+                versus.append(curve)
+    return LrCurves(top_curves, tuple(versus), _step_unit(trials))
+
+
+# --- learning curves ---------------------------------------------------------------------------
+def learning_curves(direction: str, trials: Sequence[FrozenTrial]) -> LearningCurves:
+    """Every trial's reported values against step, thinned so that all curves together stay
+    within a budget of points (first and last report always kept)."""
+    ranked = _ranked(direction, trials)
+    best = ranked[0][1].number if ranked else None
+    series = []
+    for trial in trials:
+        points = sorted(
+            (s, float(v)) for s, v in trial.intermediate_values.items() if _finite(v)
+        )
+        if points:
+            series.append((trial, points))
+    per_curve = MAX_LEARNING_POINTS
+    if series:
+        per_curve = max(MIN_LEARNING_POINTS,
+                        min(MAX_LEARNING_POINTS, LEARNING_POINTS_BUDGET // len(series)))
+    downsampled = False
+    curves = []
+    for trial, points in series:
+        keep = _even(len(points), per_curve)
+        downsampled |= len(keep) < len(points)
+        baseline = trial.user_attrs.get("baseline")
+        curves.append(Curve(
+            number=trial.number, family=family_of(trial), outcome=outcome(trial),
+            value=_value(trial) if trial.state == TrialState.COMPLETE else points[-1][1],
+            steps=tuple(points[i][0] for i in keep), values=tuple(points[i][1] for i in keep),
+            baseline=str(baseline) if baseline is not None else None,
+            best=trial.number == best,
+        ))
+    return LearningCurves(tuple(curves), direction, downsampled)
+
+
+# --- families and trials -------------------------------------------------------------------------
+def leaderboard(direction: str, trials: Sequence[FrozenTrial]) -> Leaderboard:
+    """Per family: how its trials ended and its objectives, the best family first."""
+    order = family_order(trials)
+    ranked = _ranked(direction, trials)
+    rows = []
+    for family in order:
+        mine = [t for t in trials if family_of(t) == family]
+        scored = sorted(((t.number, v) for v, t in ranked if family_of(t) == family))
+        values = tuple(v for _, v in scored)
+        best = next(((v, t.number) for v, t in ranked if family_of(t) == family), None)
+        ends = Counter(outcome(t) for t in mine)
+        rows.append(FamilyRow(
+            family=family,
+            complete=ends["complete"],
+            pruned=ends["pruned"] + ends["diverged"],
+            failed=ends["failed"],
+            best_value=best[0] if best else None,
+            best_number=best[1] if best else None,
+            median_value=float(statistics.median(values)) if values else None,
+            values=values,
+            numbers=tuple(n for n, _ in scored),
+        ))
+    sign = -1.0 if direction == "maximize" else 1.0
+    rows.sort(key=lambda r: (r.best_value is None,
+                             sign * r.best_value if r.best_value is not None else 0.0,
+                             order.index(r.family)))
+    return Leaderboard(tuple(rows), direction)
+
+
+def top_trials(
+    direction: str, trials: Sequence[FrozenTrial], n: int = TOP_TRIALS
+) -> tuple[TopTrial, ...]:
+    """The best ``n`` complete trials with their schedules."""
+    rows = []
+    for value, trial in _ranked(direction, trials)[:n]:
+        family = family_of(trial)
+        spec = trial.user_attrs.get("spec")
+        params = spec.get("params") if isinstance(spec, Mapping) else None
+        if not isinstance(params, Mapping):
+            prefix = f"{family}."
+            params = {k[len(prefix):]: v for k, v in trial.params.items() if k.startswith(prefix)}
+        peak = trial.user_attrs.get("lr")
+        baseline = trial.user_attrs.get("baseline")
+        rows.append(TopTrial(
+            number=trial.number, family=family, value=value,
+            peak_lr=float(peak) if _finite(peak) else None,
+            warmup_steps=_int(_spec_number(trial, "warmup_steps")),
+            params=tuple((str(k), _fmt(v)) for k, v in params.items()),
+            baseline=str(baseline) if baseline is not None else None,
+        ))
+    return tuple(rows)
+
+
+# --- history, importance, timeline -------------------------------------------------------------
+def history(direction: str, trials: Sequence[FrozenTrial]) -> History:
+    """The objective of each complete trial in order, with the best so far."""
+    pick = max if direction == "maximize" else min
+    numbers, values, families, best = [], [], [], []
+    for trial in trials:
+        value = _value(trial)
+        if value is None:
+            continue
+        numbers.append(trial.number)
+        values.append(value)
+        families.append(family_of(trial))
+        best.append(pick(best[-1], value) if best else value)
+    return History(tuple(numbers), tuple(values), tuple(families), tuple(best), direction)
+
+
+def get_importance(
+    study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
+) -> Importance:
+    """Optuna's parameter importances (PED-ANOVA, which copes with conditional parameters), or
+    a note saying why there are none."""
+    trials = _trials(study) if trials is None else trials
+    complete = sum(_value(t) is not None for t in trials)
+    if complete < MIN_IMPORTANCE_TRIALS:
+        return Importance((), (
+            f"Parameter importance needs at least {MIN_IMPORTANCE_TRIALS} complete trials; "
+            f"this study has {complete}."
+        ))
+    try:
+        from optuna.importance import get_param_importances
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = get_param_importances(study)
+    except Exception as exc:  # Optuna raises several kinds on degenerate studies
+        return Importance((), (
+            f"Optuna could not compute parameter importances ({type(exc).__name__}: "
+            f"{_first_line(exc)})."
+        ))
+    params = tuple((str(k), float(v)) for k, v in found.items() if _finite(v))
+    if not params:
+        return Importance((), "No parameter varied among the complete trials.")
+    return Importance(params, None)
+
+
+def timeline(trials: Sequence[FrozenTrial]) -> Timeline:
+    """When each trial ran, and on which worker; a trial still running ends at the latest time
+    the study knows."""
+    started = [t for t in trials if t.datetime_start is not None]
+    if not started:
+        return Timeline((), (), None)
+    origin = min(t.datetime_start for t in started)  # type: ignore[type-var]
+    stamps = [t.datetime_complete or t.datetime_start for t in started]
+    latest = max(stamps)  # type: ignore[type-var]
+    bars, workers = [], {}
+    for trial in sorted(started, key=lambda t: (t.datetime_start, t.number)):
+        end = trial.datetime_complete or latest
+        worker = trial.user_attrs.get("worker")
+        worker = str(worker) if worker not in (None, "") else UNKNOWN_WORKER
+        workers.setdefault(worker, None)
+        bars.append(Bar(
+            number=trial.number, worker=worker, family=family_of(trial), outcome=outcome(trial),
+            start_s=(trial.datetime_start - origin).total_seconds(),  # type: ignore[operator]
+            duration_s=max(0.0, (end - trial.datetime_start).total_seconds()),  # type: ignore[operator]
+        ))
+    bars.sort(key=lambda b: b.number)
+    return Timeline(tuple(bars), tuple(workers), origin.isoformat(timespec="seconds"))
+
+
+__all__ = [
+    "Bar",
+    "BaselineResult",
+    "Counts",
+    "Curve",
+    "FailureReason",
+    "FamilyRow",
+    "History",
+    "Importance",
+    "Leaderboard",
+    "LearningCurves",
+    "LrCurves",
+    "ReportData",
+    "Summary",
+    "Timeline",
+    "TopTrial",
+    "Winner",
+    "get_history",
+    "get_importance",
+    "get_leaderboard",
+    "get_learning_curves",
+    "get_lr_curves",
+    "get_report_data",
+    "get_summary",
+    "get_timeline",
+    "get_top_trials",
+]
