@@ -368,6 +368,7 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
     """Trials and the best schedule of a study, as a table."""
     from rich.console import Console
 
+    from autolr.lr_edge import lr_edge_warning
     from autolr.study_files import load_study
     from autolr.tuner import SETTINGS_ATTR, TuneResult, count_states
 
@@ -379,8 +380,9 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
     console = Console()
     _print_summary(console, study, top)
     settings = study.user_attrs.get(SETTINGS_ATTR, {})
-    if settings.get("lr_edge"):
-        console.print(f"[yellow]LR edge:[/] {settings['lr_edge']}", highlight=False)
+    edge = lr_edge_warning(study.direction.name.lower(), settings, study.trials)
+    if edge:
+        console.print(f"[yellow]LR edge:[/] {edge}", highlight=False)
     result = TuneResult(study)
     try:
         spec = result.best_spec

@@ -421,8 +421,6 @@ class StudyRun:
         if stopping is not None:
             raise stopping
         self.lr_edge = self._lr_edge(widen=False)
-        self.settings["lr_edge"] = self.lr_edge
-        self._save_settings()
         return TuneResult(self.study, lr_edge=self.lr_edge, warnings=self.warnings)
 
     def _start_trial(self) -> None:
