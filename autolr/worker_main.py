@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -81,7 +83,22 @@ def run_one(connection: Connection, script: str, args: list[str], job: dict[str,
     connection.send(("done", result))
 
 
+def _exit_with_parent(poll_s: float = 2.0) -> None:
+    """End this worker when the study process is gone (killed, or its output pipe closed), so an
+    orphan never keeps training on a GPU nobody is watching."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="autolr-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> None:
+    _exit_with_parent()
     fd, script, *args = argv
     connection = Connection(int(fd))
     threads = os.environ.get("AUTOLR_TORCH_THREADS")

@@ -301,3 +301,34 @@ def test_two_trials_on_the_gpu(toy, tmp_path):
     trials = _trials(tmp_path / "studies" / "gpu.db", "gpu")
     assert len(_finished(trials)) == 2
     assert {t.user_attrs["worker"] for t in trials} == {"cuda:0"}
+
+
+def test_workers_end_when_the_study_process_is_killed(toy, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autolr", "tune", str(toy), "--trials", "50", "--", "--slow"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    db = tmp_path / "studies" / "toy.db"
+    deadline = time.time() + 120
+    while True:
+        assert process.poll() is None and time.time() < deadline
+        try:
+            with sqlite3.connect(db) as connection:
+                if connection.execute("select count(*) from trials").fetchone()[0]:
+                    break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.2)
+
+    def workers() -> list[str]:
+        listed = subprocess.run(["pgrep", "-f", f"autolr.worker_main .*{toy}"],
+                                capture_output=True, text=True)
+        return listed.stdout.split()
+
+    assert workers()
+    process.kill()
+    process.wait()
+    deadline = time.time() + 20
+    while workers() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not workers(), "a worker outlived the study process"
