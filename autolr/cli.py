@@ -318,6 +318,7 @@ def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
 
 def _print_summary(console: Any, study: Any, top: int) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from autolr.tuner import count_states
 
@@ -339,8 +340,9 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
         params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
         family = row["family"] + (" (baseline)" if row["baseline"] else "")
         warmup = f"{row['warmup']}/{row['total']}" if row["warmup"] else "-"
-        table.add_row(str(row["rank"]), str(row["trial"]), f"{row['value']:.6g}", family,
-                      f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
+        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.6g}", family,
+                 f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
+        table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
 
 
@@ -443,6 +445,7 @@ def families(name: str | None, as_json: bool) -> None:
     """Every schedule family with its parameters and search space (or one family in detail)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from autolr.schedules.registry import families as family_names
     from autolr.schedules.registry import family_info
@@ -461,18 +464,20 @@ def families(name: str | None, as_json: bool) -> None:
         for p in info["params"]:
             search = p.get("search")
             if search is None:
-                searched = "fixed"
+                searched = "see 'searched'" if info.get("search") else "not searched"
             elif "choices" in search:
                 searched = "/".join(map(str, search["choices"]))
             else:
                 searched = f"{search['low']:g}-{search['high']:g}{' log' if search['log'] else ''}"
             params.append(f"{p['name']}={_short(p['default'])} ({searched})")
         what = info["summary"]
+        if info.get("search"):
+            what += f"\nsearched: {info['search']}"
         if name:
             what += f"\nformula: {info['formula']}"
             if info["torch_equivalent"]:
                 what += f"\ntorch: {info['torch_equivalent']}"
-        table.add_row(info["name"], what, "\n".join(params) or "-")
+        table.add_row(Text(info["name"]), Text(what), Text("\n".join(params) or "-"))
     console.print(table)
     if not name:
         console.print("Every family also takes a peak LR and an optional linear warmup. "

@@ -117,6 +117,7 @@ class Family:
     builtin: bool = True
     metric_driven: bool = False
     helpers: tuple[Callable[..., Any], ...] = field(default=())
+    space_note: str = ""  # the search space in words, where a custom space function samples it
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -171,6 +172,7 @@ class Family:
             "metric_driven": self.metric_driven,
             "builtin": self.builtin,
             "params": [p.describe() for p in self.params],
+            **({"search": self.space_note} if self.space_note else {}),
         }
 
 

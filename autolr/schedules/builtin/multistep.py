@@ -68,5 +68,10 @@ FAMILY = add(
             "MultiStepLR(milestones=[round(m * total_steps)], gamma) when gammas are equal"
         ),
         check=_check,
+        space_note=(
+            "two milestones: the first at 0.2-0.7 of the run (multistep.first), the second "
+            "10-60% of the way from it to the end (multistep.gap); gamma1 and gamma2 in "
+            "0.05-0.7, log scale"
+        ),
     )
 )
