@@ -325,7 +325,9 @@ def test_workers_end_when_the_study_process_is_killed(toy, tmp_path):
                                 capture_output=True, text=True)
         return listed.stdout.split()
 
-    assert workers()
+    while not workers():  # the trial row comes just before its worker
+        assert process.poll() is None and time.time() < deadline
+        time.sleep(0.1)
     process.kill()
     process.wait()
     deadline = time.time() + 20
