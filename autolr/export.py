@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from autolr import _validation
+from autolr._files import write_atomic
 from autolr.errors import ConfigError, ExportError
 from autolr.schedules.base import Family
 from autolr.schedules.registry import get_family
@@ -99,7 +100,7 @@ def export(
     else:
         text = render_json(spec, found_by)
     _check_target(target, overwrite)
-    _write_atomic(target, text)
+    write_atomic(target, text, "the schedule")
     return target
 
 
@@ -921,26 +922,6 @@ def _check_target(target: Path, overwrite: bool) -> None:
             "untouched. Pass overwrite=True (on the command line: --force) to replace it, or "
             "choose another path."
         )
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``target``, then move it into place."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the schedule to {str(target)!r}: {exc}") from exc
 
 
 __all__ = ["FORMATS", "export", "render_json", "render_python"]

@@ -11,11 +11,11 @@ Importing this package is light; plotly loads only when a page is drawn. Data pr
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
+from autolr._files import write_atomic
 from autolr.errors import ConfigError
 
 REPORT_FILE = "report.html"
@@ -43,7 +43,7 @@ def write_report(
     from autolr.reports.html import render_page
 
     page = render_page(get_report_data(study))
-    _write_atomic(target, page)
+    write_atomic(target, page, "the report")
     return target
 
 
@@ -113,26 +113,6 @@ def _target(output: Any, study_name: str) -> Path:
     if target.is_dir():
         target = target / REPORT_FILE
     return target
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` beside ``target`` under a temporary name, then move it into place."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the report to {str(target)!r}: {exc}") from exc
 
 
 __all__ = ["default_output", "write_report"]
