@@ -334,3 +334,26 @@ def test_workers_end_when_the_study_process_is_killed(toy, tmp_path):
     while workers() and time.time() < deadline:
         time.sleep(0.5)
     assert not workers(), "a worker outlived the study process"
+
+
+def test_isolate_runs_each_trial_in_a_fresh_process(tmp_path):
+    script = tmp_path / "pids.py"
+    script.write_text(TOY + "\nimport os\nwith open('pids.txt', 'a') as f:\n"
+                            "    f.write(f'{os.getpid()}\\n')\n")
+    for flags, expected in (([], 1), (["--isolate"], 3)):
+        (tmp_path / "pids.txt").unlink(missing_ok=True)
+        result = _autolr("tune", str(script), "--trials", "3", "--study", f"p{expected}",
+                         "--pruner", "none", *flags, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        pids = (tmp_path / "pids.txt").read_text().split()
+        assert len(pids) == 3 and len(set(pids)) == expected
+
+
+def test_a_trial_past_its_timeout_is_stopped_and_failed(toy, tmp_path):
+    result = _autolr("tune", str(toy), "--trials", "3", "--trial-timeout", "0.5", "--", "--slow",
+                     cwd=tmp_path)
+    assert result.returncode == 1  # the same failure three times stops the study
+    assert "--trial-timeout=0.5" in result.stderr
+    trials = _trials(tmp_path / "studies" / "toy.db", "toy")
+    assert [t.user_attrs["reason"] for t in trials] == ["timeout"] * 3
+    assert all(t.state == TrialState.FAIL for t in trials)
