@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from autolr.errors import AutolrError, ConfigError, ExportError, StudyStopped, TrialPruned
+from autolr.errors import (
+    AutolrError,
+    AutolrWarning,
+    ConfigError,
+    ExportError,
+    StudyStopped,
+    TrialPruned,
+)
 
 # Imported eagerly (it is light): importing the submodule autolr.export binds the package
 # attribute ``export`` to the module, so a lazy function of the same name would be shadowed
@@ -53,6 +60,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AutolrError",
+    "AutolrWarning",
     "ConfigError",
     "ExportError",
     "ScheduleSpec",

@@ -37,3 +37,8 @@ class TrialPruned(Exception):
 
 class StudyStopped(AutolrError):
     """The study stopped before reaching its target, for a reason the message gives."""
+
+
+class AutolrWarning(UserWarning):
+    """Something in a training script that autolr tolerates but the user should know (a step
+    count that differs from ``total_steps``, a schedule stretched to another horizon)."""

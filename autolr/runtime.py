@@ -15,14 +15,10 @@ import warnings
 from typing import Any, Protocol
 
 from autolr import _validation
-from autolr.errors import ConfigError
+from autolr.errors import AutolrWarning, ConfigError
 from autolr.schedules.spec import ScheduleSpec, load_schedule
 
 SCHEDULE_ENV = "AUTOLR_SCHEDULE"
-
-
-class AutolrWarning(UserWarning):
-    """Something in a training script that autolr tolerates but the user should know."""
 
 
 class TrialSession(Protocol):

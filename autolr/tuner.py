@@ -22,7 +22,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
-from autolr.errors import AutolrError, ConfigError, StudyStopped
+from autolr.errors import AutolrError, AutolrWarning, ConfigError, StudyStopped
 from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
 from autolr.pruning import PRUNERS, make_pruner
 from autolr.runners import InProcessRunner
@@ -451,7 +451,7 @@ class StudyRun:
         for message in control.warnings:
             if message not in self.warnings:
                 self.warnings.append(message)
-                warnings.warn(message, stacklevel=2)
+                warnings.warn(message, AutolrWarning, stacklevel=2)
         if self.on_trial_end is not None:
             self.on_trial_end(control, outcome)
         if outcome.fatal:

@@ -40,12 +40,11 @@ def _digits(epochs: int):
 
 def hand_written_loop(n_trials: int, epochs: int, seed: int = 0) -> float:
     """What a user writes today: an Optuna objective with a cosine schedule and a tuned LR."""
+    import digits_mlp
     import optuna
     import torch
     from sklearn.datasets import load_digits  # noqa: F401 - same imports as the script
     from torch import nn
-
-    import digits_mlp
 
     def objective(trial: optuna.Trial) -> float:
         torch.manual_seed(trial.number)
