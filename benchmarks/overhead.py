@@ -16,10 +16,13 @@ Pruning is off everywhere so every trial trains for the same number of steps.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,19 +144,31 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run (4 trials, 2 epochs)")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each variant (median)")
     parser.add_argument("--output", type=Path, default=RESULTS / "overhead.json")
     args = parser.parse_args()
     trials, epochs = (4, 2) if args.quick else (args.trials, args.epochs)
+    if args.quick:
+        args.repeats = 1
 
     import optuna
     import torch
 
-    hand = hand_written_loop(trials, epochs)
-    api = autolr_api(trials, epochs)
-    cli1 = autolr_cli(trials, epochs, workers=1)
-    cli2 = autolr_cli(trials, epochs, workers=2)
-    plain1 = plain_processes(trials, epochs, 1)
-    plain2 = plain_processes(trials, epochs, 2)
+    # torch's first training in a process pays a one-off start-up (kernels, thread pools); pay
+    # it before timing the in-process loops, as the subprocess variants pay theirs inside.
+    with contextlib.redirect_stdout(io.StringIO()):
+        _digits(epochs)()
+
+    def median(measure, *a, **k) -> float:
+        return statistics.median(measure(*a, **k) for _ in range(args.repeats))
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        hand = median(hand_written_loop, trials, epochs)
+        api = median(autolr_api, trials, epochs)
+    cli1 = median(autolr_cli, trials, epochs, workers=1)
+    cli2 = median(autolr_cli, trials, epochs, workers=2)
+    plain1 = median(plain_processes, trials, epochs, 1)
+    plain2 = median(plain_processes, trials, epochs, 2)
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -162,6 +177,7 @@ def main() -> None:
         "optuna": optuna.__version__,
         "trials": trials,
         "epochs": epochs,
+        "repeats": args.repeats,
         "seconds": {
             "hand_written_optuna_loop": round(hand, 2),
             "autolr_tune_api": round(api, 2),
