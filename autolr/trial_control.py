@@ -9,7 +9,8 @@ Optuna user attributes, readable by any Optuna tool:
 ``scheduler.step()``), ``lr_curve`` (the LR in effect, at most 512 points), ``wall_time_s``,
 ``reason`` (why it ended: complete, pruned, diverged, failed, out of memory, interrupted, timeout,
 abandoned), ``error`` (message and the end of the traceback), ``step_mismatch`` (when the
-script stepped a different number of times than it declared).
+script stepped a different number of times than it declared), ``report_lrs`` (the LR in effect
+at each report, which the pruners compare by).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class TrialControl:
         self.n_reports = 0
         self.steps_taken = 0
         self.lr_curve = array("d")
+        self.report_lrs: dict[str, float] = {}  # report step -> LR in effect (for pruning)
         self.end_reason: str | None = None
         self.end_detail: str | None = None
         self.warnings: list[str] = []
@@ -107,9 +109,12 @@ class TrialControl:
         if decision != "continue":
             raise TrialPruned(self.end_detail or decision, reason=decision)
 
-    def judge(self, value: float, step: int) -> str:
-        """``continue``, ``pruned`` or ``diverged`` for a reported value."""
+    def judge(self, value: float, step: int, lr: float | None = None) -> str:
+        """``continue``, ``pruned`` or ``diverged`` for a value reported while ``lr`` (the
+        first group's LR; in-process, the last one the scheduler applied) was in effect."""
         self.n_reports += 1
+        if lr is None and self.lr_curve:
+            lr = self.lr_curve[-1]
         why = divergence(self.first_value, value, self.space.direction)
         if self.first_value is None and math.isfinite(value):
             self.first_value = value
@@ -117,6 +122,9 @@ class TrialControl:
             self.end_reason, self.end_detail = "diverged", why
             return "diverged"
         self.last_value = value
+        if lr is not None:
+            self.report_lrs[str(step)] = lr
+            self.trial.set_user_attr("report_lrs", self.report_lrs)
         self.trial.report(value, step)
         now = time.time()
         if now - self.last_heartbeat > HEARTBEAT_S:

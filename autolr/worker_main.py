@@ -44,7 +44,8 @@ class PipeSession:
             self.curve.append(lr)
 
     def on_report(self, value: float, step: int) -> None:
-        self.connection.send(("report", value, step, self.steps_taken))
+        lr = self.curve[-1] if self.curve else None
+        self.connection.send(("report", value, step, self.steps_taken, lr))
         decision, detail = self.connection.recv()
         if decision != "continue":
             raise TrialPruned(detail, reason=decision)

@@ -209,9 +209,9 @@ class WorkerPool:
             except Exception as exc:  # a bad request from the script: the trial fails there
                 slot.connection.send(("error", f"{type(exc).__name__}: {exc}"))
         elif kind == "report":
-            _, value, step, steps_taken = message
+            _, value, step, steps_taken, lr = message
             slot.step = steps_taken
-            decision = control.judge(value, step)
+            decision = control.judge(value, step, lr)
             slot.connection.send((decision, control.end_detail or decision))
         elif kind == "done":
             self._trial_done(slot, message[1])

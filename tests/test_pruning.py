@@ -65,3 +65,54 @@ def test_every_pruner_is_built(name):
 )
 def test_divergence_guard(first, value, direction, diverged):
     assert (divergence(first, value, direction) is not None) == diverged
+
+
+def _finished(value_at: dict[int, float], lrs: dict[int, float]) -> optuna.trial.FrozenTrial:
+    return create_trial(
+        value=value_at[max(value_at)],
+        intermediate_values=value_at,
+        user_attrs={"report_lrs": {str(s): lr for s, lr in lrs.items()}},
+        state=TrialState.COMPLETE,
+    )
+
+
+def test_a_trial_still_at_its_peak_is_not_judged_against_cooled_down_ones():
+    """Short-horizon bias: half-way, a hot run looks worse than annealed ones that it beats."""
+    study = optuna.create_study(pruner=make_pruner("median", n_trials=20))
+    steps = range(10)
+    cooling = {s: max(0.1 * (1 - s / 6), 0.001) for s in steps}  # a sixth of the peak at 5
+    for i in range(5):  # fast-decaying runs: low loss half-way
+        study.add_trial(_finished({s: 1.0 - 0.05 * s - 0.01 * i for s in steps}, cooling))
+    for i in range(3):  # constant-like: still hot, higher loss half-way
+        study.add_trial(_finished({s: 1.2 - 0.05 * s + 0.01 * i for s in steps},
+                                  {s: 0.1 for s in steps}))
+    hot = study.ask()  # a schedule holding its peak (WSD-like): loss 0.9 at report 5
+    hot.set_user_attr("report_lrs", {str(s): 0.1 for s in range(6)})
+    for s in range(6):
+        hot.report(1.15 - 0.05 * s, s)
+    assert not hot.should_prune()  # compared with the 3 hot runs, it is the best of them
+    plain = optuna.create_study(pruner=optuna.pruners.MedianPruner())
+    for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+        plain.add_trial(trial)
+    raw = plain.ask()
+    for s in range(6):
+        raw.report(1.15 - 0.05 * s, s)
+    assert raw.should_prune()  # what comparing raw losses does
+
+    cooled = study.ask()  # the same values from a run that had cooled down: a poor run
+    cooled.set_user_attr("report_lrs", {str(s): cooling[s] for s in range(6)})
+    for s in range(6):
+        cooled.report(1.15 - 0.05 * s, s)
+    assert cooled.should_prune()
+
+
+def test_maximizing_studies_prune_low_values():
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("median", n_trials=20))
+    for i in range(6):
+        study.add_trial(create_trial(value=0.9, intermediate_values={s: 0.5 + 0.04 * s + 0.001 * i
+                                                                     for s in range(10)},
+                                     state=TrialState.COMPLETE))
+    trial = study.ask()
+    for s in range(5):
+        trial.report(0.1, s)
+    assert trial.should_prune()
