@@ -52,7 +52,7 @@ def test_schedule_file_for_another_horizon_is_stretched_with_a_warning(monkeypat
     path.write_text(spec.to_json())
     monkeypatch.setenv("AUTOLR_SCHEDULE", str(path))
     optimizer = _optimizer()
-    with pytest.warns(runtime.AutolrWarning, match="total_steps=10.*total_steps=100"):
+    with pytest.warns(autolr.AutolrWarning, match="total_steps=10.*total_steps=100"):
         scheduler = autolr.scheduler(optimizer, total_steps=100)
     lrs = _run(scheduler, optimizer, 100)
     assert lrs[49] == pytest.approx(0.2) and lrs[50] == pytest.approx(0.02)

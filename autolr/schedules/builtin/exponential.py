@@ -25,9 +25,9 @@ def exponential_factor(
 
 PARAMS = (
     Param("decay_rate", "float", 0.1, "multiplier reached after decay_steps",
-          low=0.0, high=1.0, low_open=True, search=(0.001, 0.5, True)),
+          low=0.0, high=1.0, low_open=True, search=(0.01, 0.5, True)),
     Param("decay_steps", "float", 1.0, "decay period as a fraction of total_steps",
-          low=0.0, low_open=True, search=(0.25, 1.0, False), unit="fraction of steps"),
+          low=0.0, low_open=True, search=(0.5, 1.0, False), unit="fraction of steps"),
     Param("staircase", "bool", False, "floor the exponent (decay in whole steps)",
           search=(False, True)),
 )

@@ -14,9 +14,9 @@ def step_factor(step: int, total_steps: int, every: float = 0.3, gamma: float = 
 
 PARAMS = (
     Param("every", "float", 0.3, "decay period as a fraction of total_steps",
-          low=0.0, high=1.0, low_open=True, search=(0.1, 0.5, False), unit="fraction of steps"),
+          low=0.0, high=1.0, low_open=True, search=(0.2, 0.5, False), unit="fraction of steps"),
     Param("gamma", "float", 0.1, "multiplier applied at each decay",
-          low=0.0, high=1.0, low_open=True, search=(0.05, 0.7, True)),
+          low=0.0, high=1.0, low_open=True, search=(0.1, 0.7, True)),
 )
 
 FAMILY = add(

@@ -1,0 +1,359 @@
+"""The methods compared at an equal number of trials, and the re-training of their winners.
+
+Every search gets ``n_trials`` trials (pruned ones count, as in autolr's own ``n_trials``), and
+counts every optimizer step it trains, pruned trials included.
+
+``autolr``          ``autolr.tune`` with its defaults: TPE over every built-in family, peak LR
+                    0.1x-10x the script's LR (widened at an edge), warmup 0-20%, median pruning
+                    with a 30% grace period, the three baseline trials first.
+``hand``            (a) the script's own schedule at its own LR: no search, 0 steps.
+``optuna_lr``       (b) what a user writes today: an Optuna study (``TPESampler(seed)``, Optuna's
+                    default ``MedianPruner()``) tuning only the peak LR, log-uniform 0.1x-10x
+                    the script's LR, with the script's own schedule.
+``random``          (c) random search over autolr's space: ``autolr.tune(sampler="random",
+                    pruner="none", baselines=False)``.
+``linear_cosine``   (d) linear-to-zero and cosine-to-zero (with the script's own warmup, if any)
+                    at a tuned LR: two Optuna LR studies as in (b), ``ceil(n/2)`` trials for
+                    linear and ``floor(n/2)`` for cosine; the better of the two wins.
+``schedulefree``    (e) ``schedulefree.AdamWScheduleFree`` (warmup 5% of the run, no schedule) at a
+                    tuned LR: an Optuna LR study as in (b) over the workload's Adam-type LR range.
+``autolr_none``     autolr's default study with ``pruner="none"`` (the pruning comparison; its
+                    recorded curves are replayed through each pruner by ``pruning.py``).
+``autolr_hyperband`` autolr's default study with ``pruner="hyperband"``.
+
+(``autolr`` itself is the ``median`` study of the pruning comparison.)
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+from workloads import StepMeter, Workload
+
+import autolr
+
+METHODS = (
+    "autolr", "hand", "optuna_lr", "random", "linear_cosine", "schedulefree",
+    "autolr_none", "autolr_hyperband",
+)
+LABELS = {
+    "autolr": "autolr (default: TPE, median pruning)",
+    "hand": "(a) script's own schedule",
+    "optuna_lr": "(b) Optuna, LR only",
+    "random": "(c) random search, autolr's space",
+    "linear_cosine": "(d) linear / cosine, tuned LR",
+    "schedulefree": "(e) Schedule-Free AdamW, tuned LR",
+    "autolr_none": "autolr, pruner none",
+    "autolr_hyperband": "autolr, pruner hyperband",
+}
+RETRAIN_SEEDS = (7001, 7002, 7003)  # never used in a search (see _search_seed)
+LR_SCALE = (0.1, 10.0)  # the LR range of the hand-written studies, as autolr's default
+
+
+@dataclass
+class MethodResult:
+    """What one method found and what it cost."""
+
+    workload: str
+    method: str
+    label: str
+    winner: dict[str, Any]  # optimizer, lr, spec (a ScheduleSpec dict, or None), summary
+    best_value: float | None  # best final value seen in the search
+    trials: int
+    pruned: int
+    failed: int
+    steps: int  # optimizer steps trained by the search, pruned trials included
+    steps_recorded: int | None  # the same, summed from autolr's `steps` trial attributes
+    wall_s: float
+    train_s: float  # seconds inside the training function
+    retrain: list[float] = field(default_factory=list)
+    retrain_seeds: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    trial_log: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def retrain_mean(self) -> float:
+        return statistics.fmean(self.retrain) if self.retrain else math.nan
+
+    @property
+    def retrain_std(self) -> float:
+        return statistics.stdev(self.retrain) if len(self.retrain) > 1 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["retrain_mean"] = _finite(self.retrain_mean)
+        data["retrain_std"] = _finite(self.retrain_std)
+        data["best_value"] = _finite(self.best_value)
+        data["retrain"] = [_finite(v) for v in self.retrain]
+        return data
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: a non-finite number is written as null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def describe(spec: autolr.ScheduleSpec) -> str:
+    """A one-line summary of a schedule: family(params) @ lr, warmup."""
+    def short(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}"
+        if isinstance(v, list):
+            return "[" + ", ".join(short(x) for x in v) + "]"
+        return str(v)
+
+    params = ", ".join(f"{k}={short(v)}" for k, v in spec.params.items()
+                       if k not in ("mode", "threshold_mode"))
+    warm = f", warmup {spec.warmup_steps}/{spec.total_steps}" if spec.warmup_steps else ""
+    return f"{spec.family}({params}) @ {spec.lr:.3g}{warm}"
+
+
+def _search_seed(method: str, seed: int, number: int) -> int:
+    """The training seed of trial ``number`` of a hand-written study (>= 10_000)."""
+    return 10_000 + int(np.random.SeedSequence([seed, METHODS.index(method), number])
+                        .generate_state(1)[0] % 2**30)
+
+
+# --- autolr ------------------------------------------------------------------------------------
+
+
+def run_autolr(
+    workload: Workload, method: str, n_trials: int, seed: int, *, pruner: str = "median",
+    sampler: str = "tpe", baselines: bool = True,
+) -> MethodResult:
+    """``autolr.tune`` on the workload's autolr-mode training function."""
+    meter = StepMeter()
+
+    def train() -> float:
+        return workload.train("autolr", meter=meter)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = autolr.tune(
+            train, n_trials=n_trials, pruner=pruner, sampler=sampler, baselines=baselines,
+            seed=seed, study_name=f"{workload.name}_{method}",
+        )
+    wall = time.perf_counter() - start
+    trials = result.study.get_trials(deepcopy=False)
+    spec = result.best_spec
+    notes = [*result.warnings]
+    if result.lr_edge and result.lr_edge not in notes:
+        notes.append(result.lr_edge)
+    settings = result.study.user_attrs.get("autolr", {})
+    if settings.get("widened"):
+        low, high = settings["lr_scale"]
+        notes.append(f"LR range widened {settings['widened']} time(s) during the study, to "
+                     f"{low:g}x-{high:g}x the script's LR")
+    recorded = sum(int(t.user_attrs.get("steps", 0)) for t in trials)
+    return MethodResult(
+        workload=workload.name, method=method, label=LABELS[method],
+        winner={"optimizer": "default", "lr": spec.lr, "spec": spec.to_dict(),
+                "summary": describe(spec), "trial": result.best_trial.number},
+        best_value=result.best_value,
+        trials=len(trials),
+        pruned=sum(t.state == TrialState.PRUNED for t in trials),
+        failed=sum(t.state == TrialState.FAIL for t in trials),
+        steps=meter.steps, steps_recorded=recorded, wall_s=wall, train_s=meter.train_seconds,
+        notes=notes, trial_log=[_autolr_trial(t) for t in trials],
+    )
+
+
+def _autolr_trial(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    spec = trial.user_attrs.get("spec")
+    return {
+        "number": trial.number,
+        "state": trial.state.name.lower(),
+        "reason": trial.user_attrs.get("reason"),
+        "baseline": trial.user_attrs.get("baseline"),
+        "family": trial.params.get("family"),
+        "summary": describe(autolr.ScheduleSpec.from_json(spec)) if spec else None,
+        "value": _finite(trial.value),
+        "steps": trial.user_attrs.get("steps"),
+        "curve": [[int(step), _finite(v)] for step, v in sorted(trial.intermediate_values.items())],
+    }
+
+
+# --- hand-written Optuna LR studies ------------------------------------------------------------
+
+
+def _lr_study(
+    workload: Workload, method: str, n_trials: int, seed: int, lr_range: tuple[float, float],
+    make_schedule: Any, optimizer: str, meter: StepMeter, name: str,
+) -> optuna.Study:
+    """What a user writes: TPE over the LR, Optuna's default MedianPruner on the reports."""
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(), study_name=name,
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        lr = trial.suggest_float("lr", *lr_range, log=True)
+
+        def report(value: float, step: int) -> None:
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        spec = make_schedule(lr)
+        trial.set_user_attr("schedule", describe(spec) if spec else f"schedule-free @ {lr:.3g}")
+        return workload.train(spec, lr, _search_seed(method, seed, trial.number),
+                              optimizer=optimizer, report=report, meter=meter)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=n_trials, catch=(RuntimeError, ValueError))
+    return study
+
+
+def _lr_result(
+    workload: Workload, method: str, studies: list[optuna.Study], make: list[Any],
+    optimizer: str, meter: StepMeter, wall: float,
+) -> MethodResult:
+    best_value, winner = math.inf, None
+    for study, make_schedule in zip(studies, make):
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        finite = [t for t in complete if t.value is not None and math.isfinite(t.value)]
+        if not finite:
+            continue
+        best = min(finite, key=lambda t: t.value)
+        if best.value < best_value:
+            lr = best.params["lr"]
+            spec = make_schedule(lr)
+            best_value = best.value
+            winner = {
+                "optimizer": optimizer, "lr": lr,
+                "spec": spec.to_dict() if spec is not None else None,
+                "summary": (describe(spec) if spec is not None
+                            else f"schedule-free AdamW @ {lr:.3g}"),
+                "trial": f"{study.study_name}#{best.number}",
+            }
+    trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
+    log = [
+        {"study": s.study_name, "number": t.number, "state": t.state.name.lower(),
+         "lr": t.params.get("lr"), "value": _finite(t.value),
+         "curve": [[int(k), _finite(v)] for k, v in sorted(t.intermediate_values.items())]}
+        for s in studies for t in s.get_trials(deepcopy=False)
+    ]
+    return MethodResult(
+        workload=workload.name, method=method, label=LABELS[method],
+        winner=winner or {"optimizer": optimizer, "lr": None, "spec": None,
+                          "summary": "no trial completed"},
+        best_value=best_value if winner else None,
+        trials=len(trials),
+        pruned=sum(t.state == TrialState.PRUNED for t in trials),
+        failed=sum(t.state == TrialState.FAIL for t in trials),
+        steps=meter.steps, steps_recorded=None, wall_s=wall, train_s=meter.train_seconds,
+        trial_log=log,
+    )
+
+
+def _lr_range(workload: Workload) -> tuple[float, float]:
+    return workload.base_lr * LR_SCALE[0], workload.base_lr * LR_SCALE[1]
+
+
+def run_optuna_lr(workload: Workload, n_trials: int, seed: int) -> MethodResult:
+    meter, start = StepMeter(), time.perf_counter()
+    make = workload.hand_schedule
+    study = _lr_study(workload, "optuna_lr", n_trials, seed, _lr_range(workload), make,
+                      "default", meter, f"{workload.name}_optuna_lr")
+    return _lr_result(workload, "optuna_lr", [study], [make], "default", meter,
+                      time.perf_counter() - start)
+
+
+def run_linear_cosine(workload: Workload, n_trials: int, seed: int) -> MethodResult:
+    meter, start = StepMeter(), time.perf_counter()
+    warmup = workload.warmup_steps()
+
+    def linear(lr: float) -> autolr.ScheduleSpec:
+        return autolr.ScheduleSpec("linear", {"end_ratio": 0.0}, lr=lr,
+                                   total_steps=workload.total_steps, warmup_steps=warmup)
+
+    def cosine(lr: float) -> autolr.ScheduleSpec:
+        return autolr.ScheduleSpec("cosine", {"min_ratio": 0.0}, lr=lr,
+                                   total_steps=workload.total_steps, warmup_steps=warmup)
+
+    studies = []
+    for offset, (name, make, n) in enumerate(
+        (("linear", linear, math.ceil(n_trials / 2)), ("cosine", cosine, n_trials // 2))
+    ):
+        if n:
+            studies.append(_lr_study(workload, "linear_cosine", n, seed + offset,
+                                     _lr_range(workload), make, "default", meter,
+                                     f"{workload.name}_{name}"))
+    makes = [linear, cosine][: len(studies)]
+    return _lr_result(workload, "linear_cosine", studies, makes, "default", meter,
+                      time.perf_counter() - start)
+
+
+def run_schedulefree(workload: Workload, n_trials: int, seed: int) -> MethodResult:
+    meter, start = StepMeter(), time.perf_counter()
+
+    def no_schedule(lr: float) -> None:
+        return None
+
+    study = _lr_study(workload, "schedulefree", n_trials, seed, workload.sf_lr_range,
+                      no_schedule, "schedulefree", meter, f"{workload.name}_schedulefree")
+    return _lr_result(workload, "schedulefree", [study], [no_schedule], "schedulefree", meter,
+                      time.perf_counter() - start)
+
+
+def run_hand(workload: Workload) -> MethodResult:
+    spec = workload.hand_schedule(workload.base_lr)
+    return MethodResult(
+        workload=workload.name, method="hand", label=LABELS["hand"],
+        winner={"optimizer": "default", "lr": spec.lr, "spec": spec.to_dict(),
+                "summary": describe(spec)},
+        best_value=None, trials=0, pruned=0, failed=0, steps=0, steps_recorded=None,
+        wall_s=0.0, train_s=0.0,
+    )
+
+
+# --- dispatch and re-training ------------------------------------------------------------------
+
+
+def run_method(workload: Workload, method: str, n_trials: int, seed: int) -> MethodResult:
+    """Search with ``method``, then re-train its winner on :data:`RETRAIN_SEEDS`."""
+    if method == "autolr":
+        result = run_autolr(workload, method, n_trials, seed)
+    elif method == "autolr_none":
+        result = run_autolr(workload, method, n_trials, seed, pruner="none")
+    elif method == "autolr_hyperband":
+        result = run_autolr(workload, method, n_trials, seed, pruner="hyperband")
+    elif method == "random":
+        result = run_autolr(workload, method, n_trials, seed, pruner="none", sampler="random",
+                            baselines=False)
+    elif method == "hand":
+        result = run_hand(workload)
+    elif method == "optuna_lr":
+        result = run_optuna_lr(workload, n_trials, seed)
+    elif method == "linear_cosine":
+        result = run_linear_cosine(workload, n_trials, seed)
+    elif method == "schedulefree":
+        result = run_schedulefree(workload, n_trials, seed)
+    else:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    retrain(workload, result)
+    return result
+
+
+def retrain(workload: Workload, result: MethodResult) -> None:
+    """Train the winner from scratch on each fresh seed; no reports, no pruning."""
+    winner = result.winner
+    if winner.get("lr") is None:
+        return
+    spec = autolr.ScheduleSpec.from_json(winner["spec"]) if winner["spec"] else None
+    for seed in RETRAIN_SEEDS:
+        value = workload.train(spec, winner["lr"], seed, optimizer=winner["optimizer"])
+        result.retrain.append(value)
+        result.retrain_seeds.append(seed)

@@ -1,0 +1,123 @@
+"""The benchmark suite (benchmarks/run.py) runs end to end in quick mode and writes complete
+results: every method of every workload with numbers, the pruning replay and the Markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+WORKLOADS = ("digits", "char", "friedman")
+METHODS = ("autolr", "hand", "optuna_lr", "random", "linear_cosine", "schedulefree",
+           "autolr_none", "autolr_hyperband")
+SEARCHES = tuple(m for m in METHODS if m != "hand")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[dict, str, Path]:
+    out = tmp_path_factory.mktemp("bench")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("AUTOLR_SCHEDULE", None)
+    readme = BENCHMARKS / "README.md"
+    before = readme.read_text(encoding="utf-8") if readme.exists() else None
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--workloads",
+         ",".join(WORKLOADS), "--output-dir", str(out)],
+        cwd=out, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = readme.read_text(encoding="utf-8") if readme.exists() else None
+    assert after == before, "a quick run into --output-dir must not rewrite benchmarks/README.md"
+    return json.loads((out / "results.json").read_text()), proc.stdout, out
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+@pytest.mark.slow
+def test_every_method_of_every_workload_has_numbers(quick_run):
+    results, _, _ = quick_run
+    assert set(results["workloads"]) == set(WORKLOADS)
+    for name, workload in results["workloads"].items():
+        assert set(workload["methods"]) == set(METHODS), name
+        for method, m in workload["methods"].items():
+            where = f"{name}/{method}"
+            assert m["winner"]["summary"], where
+            assert len(m["retrain"]) == 3 and all(_number(v) for v in m["retrain"]), where
+            assert _number(m["retrain_mean"]) and _number(m["retrain_std"]), where
+            assert m["retrain_seeds"] == [7001, 7002, 7003], where
+            if method == "hand":
+                assert m["trials"] == 0 and m["steps"] == 0, where
+                continue
+            assert m["trials"] == 3, where
+            assert _number(m["best_value"]), where
+            # steps: summed over every trial, at most trials x the run's length
+            assert 0 < m["steps"] <= m["trials"] * workload["total_steps"], where
+
+
+@pytest.mark.slow
+def test_step_counts_agree_with_autolr_and_searches_are_unpruned_where_asked(quick_run):
+    results, _, _ = quick_run
+    for name, workload in results["workloads"].items():
+        total = workload["total_steps"]
+        for method in ("autolr", "random", "autolr_none", "autolr_hyperband"):
+            m = workload["methods"][method]
+            # the benchmark's own count equals the `steps` autolr records on its trials
+            assert m["steps"] == m["steps_recorded"], f"{name}/{method}"
+        for method in ("random", "autolr_none"):
+            m = workload["methods"][method]
+            diverged = [t for t in m["trial_log"] if t["reason"] == "diverged"]
+            assert m["pruned"] == len(diverged), f"{name}/{method}"
+            if not diverged:
+                assert m["steps"] == 3 * total, f"{name}/{method}"
+
+
+@pytest.mark.slow
+def test_pruning_replay_and_goal_are_reported(quick_run):
+    results, _, _ = quick_run
+    for name, workload in results["workloads"].items():
+        replays = workload["pruning"]["replays"]
+        assert {"autolr median", "autolr hyperband", "Optuna MedianPruner() (no grace)"} <= set(
+            replays), name
+        for label, r in replays.items():
+            assert isinstance(r["best_cut"], bool), (name, label)
+            assert 0 < r["steps"] <= workload["pruning"]["study_steps"], (name, label)
+        assert isinstance(workload["goal"]["met"], bool)
+        assert workload["goal"]["steps_ratio"] is not None
+
+
+@pytest.mark.slow
+def test_markdown_and_metadata(quick_run):
+    results, stdout, out = quick_run
+    meta = results["meta"]
+    assert meta["mode"] == "quick" and meta["trials"] == 3
+    for package in ("torch", "optuna", "schedulefree", "python"):
+        assert meta["versions"][package]
+    assert "cores" in meta["machine"]
+    markdown = (out / "results.md").read_text()
+    assert markdown.startswith("<!-- results:start")
+    assert "(e) Schedule-Free AdamW" in markdown and "Replay of the unpruned study" in markdown
+    assert "Goal" in markdown and "wrote" in stdout
+
+
+def test_readme_section_is_replaced_in_place(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import report_md
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# B\n\nintro\n\n{report_md.START}\nold\n{report_md.END}\n\nafter\n")
+    report_md.update_readme(f"{report_md.START}\nnew\n{report_md.END}\n", readme)
+    text = readme.read_text()
+    assert "old" not in text and "new" in text
+    assert text.startswith("# B\n\nintro\n") and text.endswith("\n\nafter\n")
+    assert text.count(report_md.START) == 1
