@@ -104,9 +104,25 @@ class LRAwarePercentilePruner(BasePruner):
         return best > threshold if minimize else best < threshold
 
 
+# The LRs at each report of the trials running in this process, by trial id. Finished trials
+# carry theirs as the user attribute ``report_lrs``; a running trial's live here, which saves a
+# database write per report.
+_running_report_lrs: dict[int, dict[str, float]] = {}
+
+
+def track_report_lrs(trial_id: int, report_lrs: dict[str, float] | None) -> None:
+    """Make ``report_lrs`` (updated in place by its owner) the running trial's; None forgets."""
+    if report_lrs is None:
+        _running_report_lrs.pop(trial_id, None)
+    else:
+        _running_report_lrs[trial_id] = report_lrs
+
+
 def report_lr(trial: FrozenTrial, step: int) -> float | None:
     """The LR in effect when ``trial`` reported ``step`` (None when not recorded)."""
     lrs = trial.user_attrs.get("report_lrs")
+    if not isinstance(lrs, dict):
+        lrs = _running_report_lrs.get(trial._trial_id)
     if not isinstance(lrs, dict):
         return None
     value = lrs.get(str(step))

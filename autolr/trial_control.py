@@ -25,7 +25,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autolr.errors import TrialPruned
-from autolr.pruning import divergence
+from autolr.pruning import divergence, track_report_lrs
 from autolr.schedules.spec import ScheduleSpec
 from autolr.space import SearchSpace
 
@@ -77,6 +77,7 @@ class TrialControl:
         self.started = time.time()
         self.last_heartbeat = self.started
         self.spec: ScheduleSpec | None = None
+        self.base_lr: float | None = None
         self.first_value: float | None = None
         self.last_value: float | None = None
         self.n_reports = 0
@@ -88,15 +89,15 @@ class TrialControl:
         self.warnings: list[str] = []
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("owner", owner)
-        trial.set_user_attr("worker", worker)
+        track_report_lrs(trial._trial_id, self.report_lrs)
 
     # --- called by the training code (directly or through a worker) ------------------------
     def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec:
         spec = self.space.sample(self.trial, base_lr, total_steps)
         self.spec = spec
+        self.base_lr = base_lr
         self.trial.set_user_attr("spec", spec.to_dict())
         self.trial.set_user_attr("lr", spec.lr)
-        self.trial.set_user_attr("base_lr", base_lr)
         return spec
 
     def on_scheduler_step(self, steps_taken: int, lr: float) -> None:
@@ -123,8 +124,7 @@ class TrialControl:
             return "diverged"
         self.last_value = value
         if lr is not None:
-            self.report_lrs[str(step)] = lr
-            self.trial.set_user_attr("report_lrs", self.report_lrs)
+            self.report_lrs[str(step)] = lr  # read by the pruner; stored when the trial ends
         self.trial.report(value, step)
         now = time.time()
         if now - self.last_heartbeat > HEARTBEAT_S:
@@ -162,6 +162,12 @@ class TrialControl:
 
     def _record(self, reason: str, error: str | None = None) -> None:
         trial = self.trial
+        track_report_lrs(trial._trial_id, None)
+        trial.set_user_attr("worker", self.worker)
+        if self.base_lr is not None:
+            trial.set_user_attr("base_lr", self.base_lr)
+        if self.report_lrs:
+            trial.set_user_attr("report_lrs", self.report_lrs)
         trial.set_user_attr("reason", reason)
         if error:
             trial.set_user_attr("error", error[-4000:])

@@ -487,8 +487,7 @@ class StudyRun:
     def _abandon_running(self, reason: str, *, requeue: bool) -> None:
         for control in self.runner.interrupt():
             trial = control.trial
-            trial.set_user_attr("reason", reason)
-            trial.set_user_attr("error", f"the study was {reason} while this trial ran")
+            control.failed(reason, f"the study was {reason} while this trial ran")
             self.study.tell(trial, state=TrialState.FAIL)
             if requeue and trial.params:
                 self.study.enqueue_trial(

@@ -114,8 +114,7 @@ class WorkerPool:
         slot = next(s for s in self.slots_list if s.control is None)
         if slot.process is None or slot.process.poll() is not None:
             self._spawn(slot)
-        control.worker = slot.name
-        control.trial.set_user_attr("worker", slot.name)
+        control.worker = slot.name  # recorded on the trial when it ends
         slot.control = control
         slot.started = time.time()
         slot.step = 0
