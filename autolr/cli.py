@@ -56,9 +56,6 @@ def main(debug: bool) -> None:
     autolr families                      every schedule family and its search space
     """
     _Context.debug = debug
-    import logging
-
-    logging.getLogger("optuna").setLevel(logging.WARNING)
 
 
 # --- option parsing helpers ---------------------------------------------------------------------
@@ -236,10 +233,13 @@ def tune(
 def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int,
               gpu_list: list[str], trial_timeout: float | None, isolate: bool, out_dir: Path,
               command: str) -> None:
+    import optuna
     from rich.console import Console
 
     from autolr.progress import TuneProgress
     from autolr.tuner import StudyRun, count_states
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # autolr prints its own progress
     from autolr.workers import WorkerPool
 
     console = Console(stderr=False)

@@ -29,28 +29,40 @@ INFORMATIVE_FAILURES = ("failed", "out of memory", "worker died", "timeout")
 
 
 class _FailuresAsBad:
-    """A view of a study in which informative failed trials look RUNNING to the sampler."""
+    """A view of a study, for one sampling call, in which informative failed trials look
+    RUNNING to the sampler.
+
+    The trials are read from the storage once per view: a sampler asks for them once per
+    parameter group, and nothing changes while it samples.
+    """
 
     def __init__(self, study: optuna.Study) -> None:
         self._study = study
+        self._trials: list[FrozenTrial] | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._study, name)
 
+    def _all_trials(self) -> list[FrozenTrial]:
+        if self._trials is None:
+            trials = []
+            for trial in self._study._get_trials(deepcopy=False, states=None, use_cache=False):
+                if (
+                    trial.state == TrialState.FAIL
+                    and trial.user_attrs.get("reason") in INFORMATIVE_FAILURES
+                    and trial.params
+                ):
+                    trial = copy.copy(trial)
+                    trial.state = TrialState.RUNNING
+                trials.append(trial)
+            self._trials = trials
+        return self._trials
+
     def _get_trials(
         self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
     ) -> list[FrozenTrial]:
-        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
-        if states is None or TrialState.RUNNING not in states:
-            return trials
-        # Finished trials never change, so the cached copy is always right (and cheap).
-        failed = self._study._get_trials(deepcopy=False, states=(TrialState.FAIL,), use_cache=True)
-        for trial in failed:
-            if trial.user_attrs.get("reason") in INFORMATIVE_FAILURES and trial.params:
-                shown = copy.copy(trial)
-                shown.state = TrialState.RUNNING
-                trials = [*trials, shown]
-        return trials
+        trials = [t for t in self._all_trials() if states is None or t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
 
 
 class RangeAwareSampler(BaseSampler):
@@ -59,6 +71,7 @@ class RangeAwareSampler(BaseSampler):
     def __init__(self, inner: BaseSampler) -> None:
         self.inner = inner
         self.current: dict[str, BaseDistribution] = {}
+        self._last_view: tuple[int, _FailuresAsBad] | None = None
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
@@ -75,8 +88,7 @@ class RangeAwareSampler(BaseSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        view: Any = _FailuresAsBad(study)
-        return self.inner.sample_relative(view, trial, search_space)
+        return self.inner.sample_relative(self._view(study, trial), trial, search_space)
 
     def sample_independent(
         self,
@@ -85,8 +97,15 @@ class RangeAwareSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        view: Any = _FailuresAsBad(study)
+        view = self._view(study, trial)
         return self.inner.sample_independent(view, trial, param_name, param_distribution)
+
+    def _view(self, study: optuna.Study, trial: FrozenTrial) -> Any:
+        """One view of the study per trial being sampled: its parameters are sampled from the
+        same history, read once."""
+        if self._last_view is None or self._last_view[0] != trial._trial_id:
+            self._last_view = (trial._trial_id, _FailuresAsBad(study))
+        return self._last_view[1]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.inner.before_trial(study, trial)

@@ -68,12 +68,14 @@ class TrialControl:
         seed: int,
         owner: str,
         worker: str = "main",
+        prune_after: float = 0.0,
     ) -> None:
         self.trial = trial
         self.number = trial.number
         self.space = space
         self.seed = seed
         self.worker = worker
+        self.prune_after = prune_after  # reports before the pruner is worth asking
         self.started = time.time()
         self.last_heartbeat = self.started
         self.spec: ScheduleSpec | None = None
@@ -130,7 +132,7 @@ class TrialControl:
         if now - self.last_heartbeat > HEARTBEAT_S:
             self.trial.set_user_attr("heartbeat", now)
             self.last_heartbeat = now
-        if self.trial.should_prune():
+        if self.n_reports > self.prune_after and self.trial.should_prune():
             self.end_reason = "pruned"
             self.end_detail = f"pruned at step {step} (value {value:.6g})"
             return "pruned"

@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from autolr import _validation
 from autolr.errors import AutolrError, AutolrWarning, ConfigError, StudyStopped
 from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
-from autolr.pruning import PRUNERS, make_pruner
+from autolr.pruning import DEFAULT_GRACE, PRUNERS, make_pruner
 from autolr.runners import InProcessRunner
 from autolr.sampling import SAMPLERS, RangeAwareSampler, make_sampler
 from autolr.schedules.registry import families as registered_families
@@ -291,6 +291,9 @@ class StudyRun:
         self.lr_edge: str | None = None
         self._finished_signatures: list[str | None] = []
         self._failures = 0
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        self._expected_reports = max((len(t.intermediate_values) for t in complete), default=0)
+        self._counted = self.counted()
 
     # --- settings kept with the study --------------------------------------------------------
     def _existing_settings(self) -> dict[str, Any] | None:
@@ -402,7 +405,7 @@ class StudyRun:
                 while (
                     stopping is None
                     and runner.busy() < runner.slots
-                    and self.counted() + runner.busy() < config.n_trials
+                    and self._counted + runner.busy() < config.n_trials
                     and time.monotonic() < deadline
                 ):
                     self._start_trial()
@@ -432,17 +435,29 @@ class StudyRun:
             self.space(),
             seed=trial_seed(self.settings["seed"], trial.number),
             owner=self.owner,
+            prune_after=self._prune_after(),
         )
         self.runner.start(control)
         if self.on_trial_start is not None:
             self.on_trial_start(control)
 
+    def _prune_after(self) -> float:
+        """Reports a trial makes before asking the pruner is worth a database read: none while
+        no trial has completed, or in the grace period (the pruner would say no anyway)."""
+        if self.config.pruner == "none" or self._expected_reports == 0:
+            return math.inf
+        return DEFAULT_GRACE * self._expected_reports
+
     def _finish_trial(self, control: TrialControl, outcome: TrialOutcome) -> Exception | None:
         """Tell the study how ``control`` ended; returns the error that stops the study, if any."""
         if outcome.state == TrialState.COMPLETE:
             self.study.tell(control.trial, outcome.value)
+            self._expected_reports = max(self._expected_reports, control.n_reports)
         else:
             self.study.tell(control.trial, state=outcome.state)
+        # one read serves the target count (other processes may share the study) and the LR edge
+        trials = self.study.get_trials(deepcopy=False)
+        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
         base_lr = control.spec.lr / control.trial.params[LR_PARAM] if control.spec else None
         if base_lr and not self.settings.get("base_lr"):
             self.settings["base_lr"] = base_lr
@@ -479,7 +494,7 @@ class StudyRun:
                     f"{outcome.error}\nFix the training code and run the study again."
                 )
         if outcome.state == TrialState.COMPLETE:
-            message = self._lr_edge(widen=True)
+            message = self._lr_edge(widen=True, trials=trials)
             if message:
                 self.lr_edge = message
         return None
@@ -495,10 +510,11 @@ class StudyRun:
                 )
 
     # --- the LR range ---------------------------------------------------------------------------
-    def _lr_edge(self, *, widen: bool) -> str | None:
+    def _lr_edge(self, *, widen: bool, trials: list[FrozenTrial] | None = None) -> str | None:
         """A message when the best trials sit at an edge of the LR range; with ``widen``, widens
         the range 10x on that side for the remaining trials unless the user fixed it."""
-        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if trials is None:
+            trials = self.study.get_trials(deepcopy=False)
         found = find_edge(self.config.direction, self.settings, trials)
         if found is None:
             return None
