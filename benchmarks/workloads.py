@@ -152,6 +152,14 @@ class Workload:
         return 0.0
 
     # --- the one training function ---------------------------------------------------------
+    def _shuffled_epochs(self, x: Any, y: Any) -> Iterator[tuple[Any, bool, int]]:
+        """``(batch, last batch of the epoch?, epoch)`` over reshuffled (x, y) each epoch."""
+        for epoch in range(self.epochs):
+            order = torch.randperm(len(x)).to(self.device)
+            for i in range(self.batches_per_epoch):
+                idx = order[i * self.batch_size : (i + 1) * self.batch_size]
+                yield (x[idx], y[idx]), i == self.batches_per_epoch - 1, epoch
+
     def data(self) -> Any:
         if "data" not in self._cache:
             self._cache["data"] = self._data()
@@ -284,13 +292,8 @@ class Digits(Workload):
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
     def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        x, y = data[0], data[1]
-        assert math.ceil(len(x) / self.batch_size) == self.batches_per_epoch
-        for epoch in range(self.epochs):
-            order = torch.randperm(len(x)).to(self.device)
-            for i in range(self.batches_per_epoch):
-                idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-                yield (x[idx], y[idx]), i == self.batches_per_epoch - 1, epoch
+        assert math.ceil(len(data[0]) / self.batch_size) == self.batches_per_epoch
+        return self._shuffled_epochs(data[0], data[1])
 
     def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         x, y = batch
@@ -343,12 +346,7 @@ class Friedman(Workload):
         return torch.optim.Adam(model.parameters(), lr=lr)
 
     def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        x, y = data[0], data[1]
-        for epoch in range(self.epochs):
-            order = torch.randperm(len(x)).to(self.device)
-            for i in range(self.batches_per_epoch):
-                idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-                yield (x[idx], y[idx]), i == self.batches_per_epoch - 1, epoch
+        return self._shuffled_epochs(data[0], data[1])
 
     def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
         x, y = batch
