@@ -15,7 +15,6 @@ when it ends better. autolr answers this twice:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import optuna
@@ -156,7 +155,3 @@ def divergence(first: float | None, value: float, direction: str) -> str | None:
             return f"reported {value:.4g}, far above the first report {first:.4g}"
     return None
 
-
-def describe_pruner(pruner: Any) -> str:
-    inner = getattr(pruner, "inner", pruner)
-    return type(inner).__name__

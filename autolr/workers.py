@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,9 +41,6 @@ class Slot:
     control: TrialControl | None = None
     started: float = 0.0
     step: int = 0
-    trials_run: int = 0
-    ready: bool = False
-    history: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 def visible_gpus() -> list[str]:
@@ -174,7 +171,6 @@ class WorkerPool:
         )
         child_socket.close()
         slot.connection = Connection(parent_socket.detach())
-        slot.ready = False
 
     def _stop(self, slot: Slot) -> None:
         if slot.process is not None and slot.process.poll() is None:
@@ -199,7 +195,7 @@ class WorkerPool:
             return
         kind = message[0]
         if kind == "ready":
-            slot.ready = True
+            pass  # the worker has imported torch; nothing to do until it asks for a schedule
         elif kind == "schedule":
             _, base_lr, total_steps = message
             try:
@@ -233,9 +229,7 @@ class WorkerPool:
     def _release(self, slot: Slot, outcome: TrialOutcome) -> None:
         control = slot.control
         assert control is not None
-        slot.history.append((control.number, slot.started, time.time()))
         slot.control = None
-        slot.trials_run += 1
         self._finished.append((control, outcome))
         if self.isolate:
             self.close_slot(slot)
