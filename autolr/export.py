@@ -530,13 +530,7 @@ def _render_closed_form(
             f"{after}, TOTAL_STEPS ({spec.total_steps}) times in all."
         ),
         "",
-        "Usage::",
-        "",
-        f"    from {module} import build_scheduler",
-        "",
-        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # any lr > 0",
-        "    scheduler = build_scheduler(optimizer)",
-        *_closed_form_loop(spec.step_unit, many),
+        *_usage(module, "build_scheduler", _closed_form_loop(spec.step_unit, many)),
         "",
         _paragraph(
             "build_scheduler gives the first param group PEAK_LR and keeps the other groups' LR "
@@ -661,6 +655,19 @@ def _warmup_sentence(spec: ScheduleSpec, family: Family) -> str:
     )
 
 
+def _usage(module: str, names: str, loop: list[str]) -> list[str]:
+    """The docstring's usage example: the import, the optimizer, the scheduler, the loop."""
+    return [
+        "Usage::",
+        "",
+        f"    from {module} import {names}",
+        "",
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # any lr > 0",
+        "    scheduler = build_scheduler(optimizer)",
+        *loop,
+    ]
+
+
 def _closed_form_loop(unit: str, many: str) -> list[str]:
     if unit == "epoch":
         return [
@@ -721,13 +728,7 @@ def _render_plateau(
             "plateau scheduler is stepped with the metric once per evaluation, not once per step."
         ),
         "",
-        "Usage::",
-        "",
-        f"    from {module} import {names}",
-        "",
-        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # any lr > 0",
-        "    scheduler = build_scheduler(optimizer)",
-        *_plateau_loop(spec.step_unit, bool(warmup)),
+        *_usage(module, names, _plateau_loop(spec.step_unit, bool(warmup))),
         "",
         _paragraph(
             "build_scheduler gives the first param group PEAK_LR and keeps the other groups' LR "
