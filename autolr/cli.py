@@ -7,6 +7,7 @@ exits 130 after leaving the study consistent.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -107,6 +108,23 @@ def _parse_families(value: str | None) -> list[str] | None:
     return names
 
 
+def _parse_ladder(value: str | None) -> list[float] | None:
+    """``1/9,1/3,1`` (fractions or decimals) as numbers; their rules are checked by the tuner."""
+    if value is None:
+        return None
+    fidelities = []
+    for item in (part.strip() for part in value.split(",")):
+        try:
+            top, sep, bottom = item.partition("/")
+            fidelities.append(float(top) / float(bottom) if sep else float(item))
+        except (ValueError, ZeroDivisionError):
+            raise click.BadParameter(
+                f"must be fractions of the run separated by commas, such as 1/9,1/3,1. Got "
+                f"{value!r}; {item!r} is not a number or a fraction.", param_hint="--ladder",
+            ) from None
+    return fidelities
+
+
 def _parse_gpus(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -147,7 +165,9 @@ def _check_script(script: str) -> Path:
 @click.argument("script", type=str)
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True,
-              help="The study's total of finished trials; the same command resumes toward it.")
+              help="The study's budget: the compute of N full-length runs, baselines included "
+                   "(with --search full: N finished trials). The same command resumes toward "
+                   "it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting trials after this many seconds.")
 @click.option("--direction", type=click.Choice(["minimize", "maximize"]), default="minimize",
@@ -157,8 +177,18 @@ def _check_script(script: str) -> Path:
 @click.option("--lr", "lr_range", default=None, metavar="MIN:MAX",
               help="Peak-LR range (default: 0.1x-10x the script's own LR, widened at the edges).")
 @click.option("--no-warmup", is_flag=True, help="Do not search a warmup.")
+@click.option("--search", type=click.Choice(["ladder", "full"]), default=None,
+              help="ladder (default for a new study): successive halving over runs that follow "
+                   "their whole schedule in a fraction of the steps; full: every run at full "
+                   "length, stopped early by --pruner. A resumed study keeps its own.")
+@click.option("--ladder", "ladder", default=None, metavar="F,F,1",
+              help="The ladder's rungs as fractions of the run (default 1/9,1/3,1); each moves "
+                   "to the nearest step where the script reports.")
+@click.option("--eta", type=click.IntRange(min=2), default=None,
+              help="The ladder's reduction factor: the best 1/eta of a rung go on (default 3).")
 @click.option("--pruner", type=click.Choice(["median", "percentile", "hyperband", "sha", "none"]),
-              default="median", show_default=True, help="How hopeless trials are stopped early.")
+              default=None, help="With --search full: how hopeless trials are stopped early "
+                                 "(default median).")
 @click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe",
               show_default=True, help="How trials are chosen.")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
@@ -186,7 +216,10 @@ def tune(
     families: str | None,
     lr_range: str | None,
     no_warmup: bool,
-    pruner: str,
+    search: str | None,
+    ladder: str | None,
+    eta: int | None,
+    pruner: str | None,
     sampler: str,
     seed: int | None,
     study_name: str | None,
@@ -208,6 +241,7 @@ def tune(
     path = _check_script(script)
     family_list = _parse_families(families)
     bounds = _parse_lr(lr_range)
+    fidelities = _parse_ladder(ladder)
     gpu_list = _parse_gpus(gpus)
     name = study_name or path.stem
     url = storage or default_storage_url(safe_file_name(name))
@@ -217,7 +251,8 @@ def tune(
     config = make_config(
         n_trials=n_trials, direction=direction, families=family_list, lr=bounds,
         warmup=not no_warmup, pruner=pruner, sampler=sampler, seed=seed, storage=url,
-        study_name=name, baselines=not no_baselines, timeout=timeout, owner="autolr tune",
+        study_name=name, baselines=not no_baselines, timeout=timeout, search=search,
+        ladder=fidelities, eta=eta, owner="autolr tune",
     )
     if gpu_list is None:
         from autolr.workers import visible_gpus
@@ -230,6 +265,20 @@ def tune(
               out_dir, command)
 
 
+def _search_line(study_run: Any) -> str:
+    """How the study searches, in one line."""
+    settings = study_run.settings
+    if study_run.search is None:
+        why = " (the fidelity ladder could not be used)" if settings.get("ladder_fallback") else ""
+        return f"Search: full{why}, every run at full length, pruner {study_run.pruner}."
+    if study_run.search.ladder is not None:
+        return f"Search: fidelity ladder, {study_run.search.ladder.describe()}."
+    request = settings["ladder_request"]
+    rungs = ", ".join(f"{f:.3g}" for f in request["fidelities"])
+    return (f"Search: fidelity ladder, rungs {rungs} of the run, eta {request['eta']}; they are "
+            "placed where the script reports once its first full run completes.")
+
+
 def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int,
               gpu_list: list[str], trial_timeout: float | None, isolate: bool, out_dir: Path,
               command: str) -> None:
@@ -237,7 +286,7 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     from rich.console import Console
 
     from autolr.progress import TuneProgress
-    from autolr.tuner import StudyRun, count_states
+    from autolr.tuner import StudyRun
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # autolr prints its own progress
     from autolr.workers import WorkerPool
@@ -246,32 +295,38 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     pool = WorkerPool(path, script_args, workers=worker_count, gpus=gpu_list,
                       trial_timeout=trial_timeout, isolate=isolate, log_dir=out_dir / "logs")
     study_run = StudyRun(config, pool)
-    done = study_run.counted()
+    spent, unit = study_run.budget_status()
     devices = ", ".join(pool.worker_names())
+    shown = f"{spent:.1f} of {config.n_trials} full runs of compute spent" if unit == "full runs" \
+        else f"{spent:.0f} of {config.n_trials} trials done"
     console.print(
-        f"Study [bold]{config.study_name}[/] in {config.storage}: {done} of {config.n_trials} "
-        f"trials done; workers: {devices}. Worker output: {out_dir / 'logs'}", highlight=False,
+        f"Study [bold]{config.study_name}[/] in {config.storage}: {shown}; workers: {devices}. "
+        f"Worker output: {out_dir / 'logs'}", highlight=False,
     )
+    console.print(_search_line(study_run), highlight=False, markup=False)
     if study_run.recovered:
         console.print(f"Recovered abandoned trial(s) {study_run.recovered}: marked failed, "
                       "parameters queued again.")
-    progress = TuneProgress(console, pool, target=config.n_trials, done_before=done,
-                            direction=config.direction)
+    progress = TuneProgress(console, pool, target=config.n_trials,
+                            status=study_run.budget_status, direction=config.direction)
     study_run.on_trial_start = progress.trial_started
     study_run.on_trial_end = progress.trial_ended
     try:
         with progress:
             result = study_run.run()
     except KeyboardInterrupt:
-        counts = count_states(study_run.study)
+        spent, unit = study_run.budget_status()
+        shown = f"{spent:.1f}" if unit == "full runs" else f"{spent:.0f}"
         console.print(
-            f"\nInterrupted. The study is saved: {counts['complete'] + counts['pruned']} of "
-            f"{config.n_trials} trials finished; trials that were running are marked failed "
-            f"('interrupted') and queued again.\nResume with the same command:\n  {command}",
+            f"\nInterrupted. The study is saved: {shown} of {config.n_trials} {unit} done; "
+            "trials that were running are marked failed ('interrupted') and queued again.\n"
+            f"Resume with the same command:\n  {command}",
             highlight=False, markup=False,
         )
         sys.exit(EXIT_INTERRUPTED)
     _print_summary(console, result.study, top=5)
+    for message in result.notes:
+        console.print(message, highlight=False, markup=False)
     for message in result.warnings:
         console.print(f"[yellow]Warning:[/] {message}", highlight=False)
     if result.lr_edge:
@@ -325,10 +380,16 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
     counts = count_states(study)
     console.print(
         f"Study [bold]{study.study_name}[/] ({study.direction.name.lower()}): "
-        f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed"
+        f"{counts['complete']} complete"
+        + (f", {counts['shortened']} shortened" if counts["shortened"] else "")
+        + f", {counts['pruned']} pruned, {counts['failed']} failed"
         + (f", {counts['running']} running" if counts["running"] else ""),
         highlight=False,
     )
+    summary = _ladder_summary(study)
+    if summary is not None:
+        for line in summary.lines():
+            console.print(line, highlight=False, markup=False)
     rows = _trial_rows(study, top)
     if not rows:
         console.print("No complete trial yet.")
@@ -344,6 +405,14 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
                  f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
+
+
+def _ladder_summary(study: Any) -> Any:
+    from autolr.ladder import summarize
+    from autolr.tuner import SETTINGS_ATTR
+
+    settings = study.user_attrs.get(SETTINGS_ATTR) or {}
+    return summarize(settings, study.get_trials(deepcopy=False), study.direction.name.lower())
 
 
 def _short(value: Any) -> str:
@@ -376,8 +445,17 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
 
     study = load_study(study_name, storage)
     if as_json:
+        summary = _ladder_summary(study)
+        ladder = None
+        if summary is not None:
+            ladder = {
+                **summary.ladder.to_dict(),
+                "rungs": [dataclasses.asdict(r) for r in summary.rungs],
+                "configurations": summary.configurations, "steps_used": summary.steps_used,
+                "budget_runs": summary.budget_runs, "runs_used": summary.runs_used,
+            }
         click.echo(json.dumps({"study": study.study_name, "counts": count_states(study),
-                               "top": _trial_rows(study, top)}, indent=2))
+                               "ladder": ladder, "top": _trial_rows(study, top)}, indent=2))
         return
     console = Console()
     _print_summary(console, study, top)

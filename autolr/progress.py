@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from optuna.trial import TrialState
@@ -12,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from autolr.ladder import SHORTENED
 from autolr.trial_control import TrialControl, TrialOutcome
 
 
@@ -25,17 +27,28 @@ def format_duration(seconds: float) -> str:
 
 
 class TuneProgress:
-    """Counts, best value, each worker's trial and step, elapsed time and ETA."""
+    """Counts, best value, each worker's trial and step, elapsed time and ETA.
+
+    ``status()`` says how much of the budget of ``target`` is spent, and in what unit: full
+    runs of compute on the fidelity ladder, finished trials in a full search.
+    """
 
     def __init__(
-        self, console: Console, pool: Any, *, target: int, done_before: int, direction: str
+        self,
+        console: Console,
+        pool: Any,
+        *,
+        target: int,
+        status: Callable[[], tuple[float, str]],
+        direction: str,
     ) -> None:
         self.console = console
         self.pool = pool
         self.target = target
-        self.done_before = done_before
+        self.status = status
+        self.spent_before = status()[0]
         self.direction = direction
-        self.counts = {"complete": 0, "pruned": 0, "failed": 0}
+        self.counts = {"complete": 0, "shortened": 0, "pruned": 0, "failed": 0}
         self.best: tuple[float, str, float] | None = None
         self.started = time.time()
         self.live: Live | None = None
@@ -59,6 +72,8 @@ class TuneProgress:
         key = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
             outcome.state, "failed"
         )
+        if outcome.reason == SHORTENED:
+            key = "shortened"
         self.counts[key] += 1
         spec = control.spec
         if outcome.state == TrialState.COMPLETE and outcome.value is not None and spec:
@@ -69,26 +84,34 @@ class TuneProgress:
             )
             if better:
                 self.best = (outcome.value, spec.family, spec.lr)
-        finished = self.done_before + self.counts["complete"] + self.counts["pruned"]
         value = "" if outcome.value is None else f" value {outcome.value:.6g}"
         family = f" {spec.family} lr {spec.lr:.3g}" if spec else ""
+        fidelity = ""
+        if control.fidelity < 1 and control.run_steps:
+            fidelity = f" at {control.run_steps} steps (fidelity {control.fidelity:.3g})"
         line = (
-            f"trial {control.number} {outcome.reason}{value}{family} [{control.worker}] "
-            f"({finished}/{self.target})"
+            f"trial {control.number} {outcome.reason}{value}{family}{fidelity} "
+            f"[{control.worker}] ({self._spent_text()})"
         )
         if outcome.error and outcome.state == TrialState.FAIL:
             line += f": {outcome.error.splitlines()[0][:200]}"
         self.console.print(line, markup=False, highlight=False)
 
+    def _spent_text(self) -> str:
+        spent, unit = self.status()
+        shown = f"{spent:.1f}" if unit == "full runs" else f"{spent:.0f}"
+        return f"{shown}/{self.target} {unit}"
+
     def __rich__(self) -> Group:
-        finished = self.done_before + self.counts["complete"] + self.counts["pruned"]
+        spent, _ = self.status()
         elapsed = time.time() - self.started
-        run_done = self.counts["complete"] + self.counts["pruned"]
-        remaining = self.target - finished
-        eta = elapsed / run_done * remaining if run_done else math.inf
+        run_done = spent - self.spent_before
+        remaining = self.target - spent
+        eta = elapsed / run_done * remaining if run_done > 0 else math.inf
         head = Text.assemble(
             ("autolr ", "bold"),
-            f"{finished}/{self.target} trials  ",
+            f"{self._spent_text()}  ",
+            (f"shortened {self.counts['shortened']}  " if self.counts["shortened"] else ""),
             (f"pruned {self.counts['pruned']}  ", "yellow"),
             (f"failed {self.counts['failed']}  ", "red" if self.counts["failed"] else ""),
             f"elapsed {format_duration(elapsed)}  ETA {format_duration(eta)}",

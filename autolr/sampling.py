@@ -1,6 +1,6 @@
 """Samplers by name, adapted to what LR studies need from Optuna's.
 
-Two adaptations, both in :class:`RangeAwareSampler`, which delegates everything else:
+Three adaptations, all in :class:`RangeAwareSampler`, which delegates everything else:
 
 - Optuna's TPE takes each parameter's range from the first trials that used it, so a range
   widened later would never be sampled beyond its old bounds; the sampler is handed the current
@@ -8,12 +8,15 @@ Two adaptations, both in :class:`RangeAwareSampler`, which delegates everything 
 - Optuna's samplers ignore failed trials, so a script that crashes at high LRs would be sent
   there again and again. The sampler sees trials that failed in the training code (not those
   interrupted or abandoned) as constant-liar "running" trials: they count as bad outcomes.
+- A fidelity ladder's runs are not on one scale: ``trial_view`` (set by the study) chooses the
+  trials the sampler learns from (one rung's results, see :func:`autolr.ladder.learning_trials`).
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -33,11 +36,13 @@ class _FailuresAsBad:
     RUNNING to the sampler.
 
     The trials are read from the storage once per view: a sampler asks for them once per
-    parameter group, and nothing changes while it samples.
+    parameter group, and nothing changes while it samples. ``trial_view``, when given, then
+    chooses (and may re-present) the trials the sampler sees.
     """
 
-    def __init__(self, study: optuna.Study) -> None:
+    def __init__(self, study: optuna.Study, trial_view: TrialView | None = None) -> None:
         self._study = study
+        self._trial_view = trial_view
         self._trials: list[FrozenTrial] | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -55,7 +60,7 @@ class _FailuresAsBad:
                     trial = copy.copy(trial)
                     trial.state = TrialState.RUNNING
                 trials.append(trial)
-            self._trials = trials
+            self._trials = self._trial_view(trials) if self._trial_view else trials
         return self._trials
 
     def _get_trials(
@@ -65,12 +70,17 @@ class _FailuresAsBad:
         return copy.deepcopy(trials) if deepcopy else trials
 
 
+TrialView = Callable[[list[FrozenTrial]], list[FrozenTrial]]
+
+
 class RangeAwareSampler(BaseSampler):
-    """Delegates to ``inner``; ``current`` overrides the distributions of named parameters."""
+    """Delegates to ``inner``; ``current`` overrides the distributions of named parameters;
+    ``trial_view`` chooses the trials it learns from."""
 
     def __init__(self, inner: BaseSampler) -> None:
         self.inner = inner
         self.current: dict[str, BaseDistribution] = {}
+        self.trial_view: TrialView | None = None
         self._last_view: tuple[int, _FailuresAsBad] | None = None
 
     def infer_relative_search_space(
@@ -104,7 +114,7 @@ class RangeAwareSampler(BaseSampler):
         """One view of the study per trial being sampled: its parameters are sampled from the
         same history, read once."""
         if self._last_view is None or self._last_view[0] != trial._trial_id:
-            self._last_view = (trial._trial_id, _FailuresAsBad(study))
+            self._last_view = (trial._trial_id, _FailuresAsBad(study, self.trial_view))
         return self._last_view[1]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:

@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autolr.errors import ConfigError
+from autolr.ladder import requeue_attrs
 
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -195,9 +196,6 @@ def recover_abandoned_trials(
         )
         study.tell(trial.number, state=TrialState.FAIL)
         if "requeued_from" not in trial.user_attrs and trial.params:
-            attrs: dict[str, Any] = {"requeued_from": trial.number}
-            if "baseline" in trial.user_attrs:
-                attrs["baseline"] = trial.user_attrs["baseline"]
-            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+            study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
         recovered.append(trial.number)
     return recovered

@@ -10,7 +10,11 @@ Optuna user attributes, readable by any Optuna tool:
 ``reason`` (why it ended: complete, pruned, diverged, failed, out of memory, interrupted, timeout,
 abandoned), ``error`` (message and the end of the traceback), ``step_mismatch`` (when the
 script stepped a different number of times than it declared), ``report_lrs`` (the LR in effect
-at each report, which the pruners compare by).
+at each report, which the pruners compare by). Runs of a fidelity ladder also carry ``fidelity``,
+``rung`` and, when promoted, ``promoted_from`` (see :mod:`autolr.ladder`); a run shortened to
+``fidelity < 1`` follows its schedule compressed into ``round(fidelity * total_steps)`` steps,
+its ``spec`` is that compressed schedule, and it ends (reason ``shortened``) at the first report
+at or after that step.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autolr.errors import TrialPruned
+from autolr.ladder import SHORTENED
 from autolr.pruning import divergence, track_report_lrs
 from autolr.schedules.spec import ScheduleSpec
 from autolr.space import SearchSpace
@@ -69,6 +74,7 @@ class TrialControl:
         owner: str,
         worker: str = "main",
         prune_after: float = 0.0,
+        fidelity: float = 1.0,
     ) -> None:
         self.trial = trial
         self.number = trial.number
@@ -76,6 +82,10 @@ class TrialControl:
         self.seed = seed
         self.worker = worker
         self.prune_after = prune_after  # reports before the pruner is worth asking
+        self.fidelity = fidelity  # < 1: a shortened run (see autolr.ladder)
+        self.declared_steps: int | None = None  # total_steps as the script gave it
+        self.run_steps: int | None = None  # the steps this run's schedule spans
+        self.report_positions: list[int] = []  # scheduler steps taken at each report
         self.started = time.time()
         self.last_heartbeat = self.started
         self.spec: ScheduleSpec | None = None
@@ -96,6 +106,10 @@ class TrialControl:
     # --- called by the training code (directly or through a worker) ------------------------
     def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec:
         spec = self.space.sample(self.trial, base_lr, total_steps)
+        if self.fidelity < 1.0:
+            spec = spec.shortened(self.fidelity)
+        self.declared_steps = total_steps
+        self.run_steps = spec.total_steps
         self.spec = spec
         self.base_lr = base_lr
         self.trial.set_user_attr("spec", spec.to_dict())
@@ -108,14 +122,21 @@ class TrialControl:
             self.lr_curve.append(lr)
 
     def on_report(self, value: float, step: int) -> None:
-        decision = self.judge(value, step)
+        decision = self.judge(value, step, steps_taken=self.steps_taken)
         if decision != "continue":
             raise TrialPruned(self.end_detail or decision, reason=decision)
 
-    def judge(self, value: float, step: int, lr: float | None = None) -> str:
-        """``continue``, ``pruned`` or ``diverged`` for a value reported while ``lr`` (the
-        first group's LR; in-process, the last one the scheduler applied) was in effect."""
+    def judge(
+        self, value: float, step: int, lr: float | None = None, *, steps_taken: int | None = None
+    ) -> str:
+        """``continue``, ``pruned``, ``diverged`` or ``shortened`` for a value reported while
+        ``lr`` (the first group's LR; in-process, the last one the scheduler applied) was in
+        effect, after ``steps_taken`` calls of ``scheduler.step()``. A shortened run ends at its
+        first report at or after the end of its compressed schedule."""
         self.n_reports += 1
+        if steps_taken is not None:
+            self.steps_taken = steps_taken
+            self.report_positions.append(steps_taken)
         if lr is None and self.lr_curve:
             lr = self.lr_curve[-1]
         why = divergence(self.first_value, value, self.space.direction)
@@ -132,11 +153,24 @@ class TrialControl:
         if now - self.last_heartbeat > HEARTBEAT_S:
             self.trial.set_user_attr("heartbeat", now)
             self.last_heartbeat = now
+        if self.shortened_at_end():
+            self.end_reason = SHORTENED
+            self.end_detail = (
+                f"ended at its rung after {self.steps_taken} of {self.declared_steps} steps "
+                f"(fidelity {self.fidelity:.3g})"
+            )
+            return SHORTENED
         if self.n_reports > self.prune_after and self.trial.should_prune():
             self.end_reason = "pruned"
             self.end_detail = f"pruned at step {step} (value {value:.6g})"
             return "pruned"
         return "continue"
+
+    def shortened_at_end(self) -> bool:
+        """True for a shortened run that has stepped through its whole compressed schedule."""
+        return self.run_steps is not None and self.fidelity < 1.0 and (
+            self.steps_taken >= self.run_steps
+        )
 
     # --- ends --------------------------------------------------------------------------------
     def completed(self) -> TrialOutcome:
@@ -144,6 +178,13 @@ class TrialControl:
             return self._failed("missing autolr.scheduler", MISSING_SCHEDULER, fatal=True)
         if self.last_value is None:
             return self._failed("missing autolr.report", MISSING_REPORT, fatal=True)
+        if self.fidelity < 1.0:
+            # The script ended before the run reached its rung's step: still the run's value
+            # at a lower fidelity, never a full-fidelity result.
+            if not self.shortened_at_end():
+                self._check_step_count(self.run_steps)
+            self.end_reason = SHORTENED
+            return self.pruned(SHORTENED)
         self._check_step_count()
         self._record("complete")
         return TrialOutcome(TrialState.COMPLETE, self.last_value, "complete")
@@ -184,12 +225,15 @@ class TrialControl:
             trial.set_user_attr("spec", spec.to_dict())
             self.spec = spec
 
-    def _check_step_count(self) -> None:
+    def _check_step_count(self, expected: int | None = None) -> None:
+        """Warn when the script stepped other than it declared; a shortened run is expected to
+        take ``expected`` (its compressed schedule's) steps, and is judged by the script's own
+        declared total."""
         spec = self.spec
         assert spec is not None
-        if self.steps_taken == spec.total_steps:
+        if self.steps_taken == (expected or spec.total_steps):
             return
-        message = step_mismatch_message(self.steps_taken, spec.total_steps)
+        message = step_mismatch_message(self.steps_taken, self.declared_steps or spec.total_steps)
         self.trial.set_user_attr("step_mismatch", message)
         self.warnings.append(message)
 

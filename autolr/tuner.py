@@ -2,7 +2,10 @@
 
 The study owns everything persistent: it asks Optuna for trials, hands each to a runner (this
 process, or ``autolr tune``'s workers), tells Optuna how each ended, and keeps its settings, its
-baselines and its LR range in the study's user attributes so that running it again resumes it.
+baselines, its LR range and its fidelity ladder in the study's user attributes so that running it
+again resumes it. Which run starts next is the search's decision: the fidelity ladder
+(:mod:`autolr.ladder_search`, the default) or the full search (every run at full length, with a
+pruner).
 """
 
 from __future__ import annotations
@@ -23,6 +26,19 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
 from autolr.errors import AutolrError, AutolrWarning, ConfigError, StudyStopped
+from autolr.ladder import (
+    DEFAULT_ETA,
+    DEFAULT_FIDELITIES,
+    SEARCHES,
+    SHORTENED,
+    Job,
+    LadderSummary,
+    cost_of,
+    requeue_attrs,
+    summarize,
+    with_top,
+)
+from autolr.ladder_search import LadderSearch
 from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
 from autolr.pruning import DEFAULT_GRACE, PRUNERS, make_pruner
 from autolr.runners import InProcessRunner
@@ -48,13 +64,16 @@ class StudyConfig:
     families: tuple[str, ...] = ()
     lr: tuple[float, float] | None = None
     warmup: bool = True
-    pruner: str = "median"
+    pruner: str | None = None  # None: median for a full search, none on the ladder
     sampler: str = "tpe"
     seed: int | None = None
     storage: str | None = None
     study_name: str = "autolr"
     baselines: bool = True
     timeout: float | None = None
+    search: str | None = None  # None: the study's own, "ladder" for a new one
+    ladder: tuple[float, ...] | None = None  # requested fidelities, the last 1
+    eta: int | None = None
 
 
 def make_config(
@@ -64,13 +83,16 @@ def make_config(
     families: Any = None,
     lr: Any = None,
     warmup: Any = True,
-    pruner: Any = "median",
+    pruner: Any = None,
     sampler: Any = "tpe",
     seed: Any = None,
     storage: Any = None,
     study_name: Any = None,
     baselines: Any = True,
     timeout: Any = None,
+    search: Any = None,
+    ladder: Any = None,
+    eta: Any = None,
     owner: str = _OWNER,
 ) -> StudyConfig:
     """Check every argument; each bad one raises an error naming it, the value and the rule."""
@@ -104,7 +126,24 @@ def make_config(
                                    "Swap the bounds or widen the range.")
         lr_range = (low, high)
     warmup = _validation.boolean("warmup", owner, warmup)
-    _validation.one_of("pruner", owner, pruner, PRUNERS)
+    if pruner is not None:
+        _validation.one_of("pruner", owner, pruner, PRUNERS)
+    if search is not None:
+        _validation.one_of("search", owner, search, SEARCHES)
+    fidelities = None if ladder is None else _fidelities(ladder, owner)
+    if eta is not None:
+        eta = _validation.number("eta", owner, eta, low=2, integer=True)
+    if search == "full" and (fidelities is not None or eta is not None):
+        name = "ladder" if fidelities is not None else "eta"
+        raise _validation.fail(
+            name, owner, "applies to search='ladder' only", ladder if name == "ladder" else eta,
+            "Drop it, or search with the fidelity ladder.",
+        )
+    if search == "ladder" and pruner not in (None, "none"):
+        raise _validation.fail(
+            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
+            "its rungs instead", pruner, "Drop it, or use search='full' to prune full runs.",
+        )
     _validation.one_of("sampler", owner, sampler, SAMPLERS)
     if seed is not None:
         seed = _validation.number("seed", owner, seed, low=0, high=2**32 - 1, integer=True)
@@ -122,8 +161,29 @@ def make_config(
     return StudyConfig(
         n_trials=n_trials, direction=direction, families=chosen, lr=lr_range, warmup=warmup,
         pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
-        baselines=baselines, timeout=timeout,
+        baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
     )
+
+
+def _fidelities(value: Any, owner: str) -> tuple[float, ...]:
+    """The requested rungs: fractions in (0, 1], increasing; the full-fidelity 1 is added."""
+    rule = "must be fidelities in (0, 1], in increasing order, such as (1/9, 1/3, 1)"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise _validation.fail("ladder", owner, rule, value)
+    items = list(value)
+    if not items:
+        raise _validation.fail("ladder", owner, rule, value)
+    numbers = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not (
+            0 < item <= 1
+        ):
+            raise _validation.fail("ladder", owner, rule, value,
+                                   f"{item!r} is not a fraction in (0, 1].")
+        numbers.append(float(item))
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        raise _validation.fail("ladder", owner, rule, value, "Sort them and drop repeats.")
+    return with_top(numbers)
 
 
 def tune(
@@ -134,13 +194,16 @@ def tune(
     families: Sequence[str] | None = None,
     lr: tuple[float, float] | None = None,
     warmup: bool = True,
-    pruner: str = "median",
+    pruner: str | None = None,
     sampler: str = "tpe",
     seed: int | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     baselines: bool = True,
     timeout: float | None = None,
+    search: str | None = None,
+    ladder: Sequence[float] | None = None,
+    eta: int | None = None,
 ) -> TuneResult:
     """Find the LR schedule that optimises what ``fn`` reports.
 
@@ -149,16 +212,19 @@ def tune(
     reported value.
 
     Args:
-        n_trials: the study's total of finished trials (complete or pruned; failed ones do not
+        n_trials: the study's budget, the compute of this many full-length runs (baselines
+            included). On the fidelity ladder the study never trains more scheduler steps than
+            ``n_trials`` full runs and tries as many configurations as that buys; in a full
+            search it is the number of finished trials (complete or pruned; failed ones do not
             count). Calling ``tune`` again on the same storage and study resumes toward it.
         direction: ``"minimize"`` (a loss) or ``"maximize"`` (an accuracy).
         families: the families to search (default: every built-in family).
         lr: ``(low, high)`` bounds of the peak LR. Default: a tenth to ten times the optimizer's
             own LR, widened when the best trials sit at an edge.
         warmup: also search a linear warmup of 0-20% of the run.
-        pruner: ``"median"``, ``"percentile"``, ``"hyperband"``, ``"sha"`` or ``"none"``. A
-            divergence guard (non-finite values, or a loss far above the first report) is always
-            on.
+        pruner: for ``search="full"``: ``"median"`` (the default), ``"percentile"``,
+            ``"hyperband"``, ``"sha"`` or ``"none"``. A divergence guard (non-finite values, or a
+            loss far above the first report) is always on, on every rung too.
         sampler: ``"tpe"`` (multivariate, grouped, constant liar) or ``"random"``.
         seed: the study seed; trial ``n``'s seed derives from it and ``n`` (recorded on the
             trial). Without one, a random seed is drawn and stored with the study.
@@ -167,6 +233,13 @@ def tune(
         baselines: start with the script's own LR held constant, cosine and linear-to-zero at
             that LR, so the answer is never worse than those on the measured objective.
         timeout: stop starting new trials after this many seconds.
+        search: ``"ladder"`` (the default for a new study): asynchronous successive halving
+            over shortened runs that follow their whole schedule compressed (see
+            :mod:`autolr.ladder`); ``"full"``: every run at full length, stopped early by
+            ``pruner``. A resumed study keeps its own.
+        ladder: the rungs as fractions of the run (default ``(1/9, 1/3, 1)``); each moves to
+            the nearest step where the script reports, and 1 is added when missing.
+        eta: the ladder's reduction factor (default 3): the best ``1/eta`` of a rung go on.
     """
     if not callable(fn):
         raise _validation.fail("fn", _OWNER, "must be a zero-argument callable", fn)
@@ -184,7 +257,7 @@ def tune(
     config = make_config(
         n_trials=n_trials, direction=direction, families=families, lr=lr, warmup=warmup,
         pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
-        baselines=baselines, timeout=timeout,
+        baselines=baselines, timeout=timeout, search=search, ladder=ladder, eta=eta,
     )
     return run_study(config, InProcessRunner(fn))
 
@@ -199,6 +272,14 @@ class TuneResult:
     study: optuna.Study
     lr_edge: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the ladder, or why it was not used
+
+    @property
+    def ladder(self) -> LadderSummary | None:
+        """Configurations per rung and compute spent, for a fidelity-ladder study."""
+        settings = self.study.user_attrs.get(SETTINGS_ATTR) or {}
+        direction = self.study.direction.name.lower()
+        return summarize(settings, self.study.get_trials(deepcopy=False), direction)
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -249,13 +330,19 @@ class TuneResult:
 
 
 def count_states(study: optuna.Study) -> dict[str, int]:
-    counts = {"complete": 0, "pruned": 0, "failed": 0, "running": 0, "waiting": 0}
+    """Trials by how they ended; ``shortened`` are the ladder's lower-rung runs (stored as
+    PRUNED), ``pruned`` the runs stopped early by a pruner or the divergence guard."""
+    counts = {"complete": 0, "shortened": 0, "pruned": 0, "failed": 0, "running": 0,
+              "waiting": 0}
     names = {
         TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
         TrialState.RUNNING: "running", TrialState.WAITING: "waiting",
     }
     for trial in study.get_trials(deepcopy=False):
-        counts[names[trial.state]] += 1
+        name = names[trial.state]
+        if name == "pruned" and trial.user_attrs.get("reason") == SHORTENED:
+            name = "shortened"
+        counts[name] += 1
     return counts
 
 
@@ -268,7 +355,7 @@ def trial_seed(study_seed: int, number: int) -> int:
 
 
 class StudyRun:
-    """One call's worth of work on a study: resume, run trials until the target, stop cleanly."""
+    """One call's worth of work on a study: resume, run trials until the budget, stop cleanly."""
 
     def __init__(
         self,
@@ -284,16 +371,25 @@ class StudyRun:
         self.on_trial_end = on_trial_end
         self.storage = open_storage(config.storage)
         self.settings = self._settings_for(self._existing_settings())
+        self.pruner = self._pruner_name()
         self.study = self._open_study()
         self.recovered = recover_abandoned_trials(self.study, self.storage)
         self.owner = process_owner()
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.lr_edge: str | None = None
         self._finished_signatures: list[str | None] = []
         self._failures = 0
-        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        trials = self.study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
         self._expected_reports = max((len(t.intermediate_values) for t in complete), default=0)
-        self._counted = self.counted()
+        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        self.search: LadderSearch | None = None
+        if self.search_mode() == "ladder":
+            self.search = LadderSearch(self.settings, config.direction, config.n_trials, trials)
+            self._use_ladder_view()
+        if self.settings.get("ladder_fallback"):
+            self.notes.append(self.settings["ladder_fallback"])
 
     # --- settings kept with the study --------------------------------------------------------
     def _existing_settings(self) -> dict[str, Any] | None:
@@ -316,11 +412,16 @@ class StudyRun:
 
     def _settings_for(self, stored: dict[str, Any] | None) -> dict[str, Any]:
         config = self.config
+        request = {
+            "fidelities": list(config.ladder or DEFAULT_FIDELITIES),
+            "eta": config.eta or DEFAULT_ETA,
+        }
         if stored is None:
             seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
             low, high = DEFAULT_LR_SCALE
+            search = config.search or "ladder"
             return {
-                "version": 1,
+                "version": 2,
                 "families": list(config.families),
                 "warmup": config.warmup,
                 "seed": seed,
@@ -328,6 +429,10 @@ class StudyRun:
                 "lr_scale": [low, high],
                 "widened": 0,
                 "baselines_enqueued": False,
+                "search": search,
+                "ladder_request": request if search == "ladder" else None,
+                "ladder": None,
+                "n_trials": config.n_trials,
             }
         for key, label in (("families", "families"), ("warmup", "warmup")):
             want = list(config.families) if key == "families" else config.warmup
@@ -338,19 +443,69 @@ class StudyRun:
                     "choices mid-study). Resume with the same settings, or use another study name."
                 )
         settings = dict(stored)
+        # A study written before the fidelity ladder existed is a full search.
+        settings.setdefault("search", "full")
+        self._check_search(settings, request)
         if config.seed is not None:
             settings["seed"] = config.seed
         if config.lr is not None and list(config.lr) != stored.get("lr"):
             settings["lr"] = list(config.lr)
             settings["widened"] = 0
+        settings["n_trials"] = config.n_trials
         return settings
+
+    def _check_search(self, stored: dict[str, Any], request: dict[str, Any]) -> None:
+        """Refuse to resume a study with another search than it was created with."""
+        config = self.config
+        name = config.study_name
+        if config.search is not None and config.search != stored["search"]:
+            raise ConfigError(
+                f"Study {name!r} was created with search={stored['search']!r}; it cannot be "
+                f"resumed with search={config.search!r} (its budget and trials mean something "
+                "else). Resume it without the option, or use another study name."
+            )
+        stored_request = stored.get("ladder_request")
+        if stored["search"] == "ladder" and stored_request:
+            for key, given in (("ladder", config.ladder), ("eta", config.eta)):
+                field_name = "fidelities" if key == "ladder" else key
+                want = request[field_name]
+                if given is not None and want != stored_request[field_name]:
+                    raise ConfigError(
+                        f"Study {name!r} searches the ladder {key}="
+                        f"{stored_request[field_name]!r}; it cannot be resumed with {key}="
+                        f"{want!r} (its rungs are placed). Resume it without the option, or "
+                        "use another study name."
+                    )
+        elif config.ladder is not None or config.eta is not None:
+            raise ConfigError(
+                f"Study {name!r} is a full search; the ladder options (ladder, eta) do not "
+                "apply to it. Resume it without them, or use another study name."
+            )
+
+    def search_mode(self) -> str:
+        """``ladder`` while the study runs (or will plan) a fidelity ladder, else ``full``."""
+        if self.settings["search"] == "ladder" and not self.settings.get("ladder_fallback"):
+            return "ladder"
+        return "full"
+
+    def _pruner_name(self) -> str:
+        if self.search_mode() == "ladder":
+            if self.config.pruner not in (None, "none"):
+                raise _validation.fail(
+                    "pruner", _OWNER, "applies to search='full' only: the fidelity ladder ends "
+                    "runs at its rungs instead", self.config.pruner,
+                    "Drop it, or use search='full' (autolr tune --search full) to prune full "
+                    "runs.",
+                )
+            return "none"
+        return self.config.pruner or "median"
 
     def _open_study(self) -> optuna.Study:
         config = self.config
         study = optuna.create_study(
             storage=self.storage,
             sampler=self._sampler(),
-            pruner=make_pruner(config.pruner, config.n_trials),
+            pruner=make_pruner(self.pruner, config.n_trials),
             study_name=config.study_name,
             direction=config.direction,
             load_if_exists=True,
@@ -361,10 +516,24 @@ class StudyRun:
     def _sampler(self) -> RangeAwareSampler:
         # A resumed study draws new numbers: the sampler seed mixes in the trials so far.
         seed = trial_seed(self.settings["seed"], 10**6 + self._existing_trials)
-        sampler = make_sampler(self.config.sampler, seed, self.config.n_trials)
+        sampler = make_sampler(self.config.sampler, seed, self._configurations_expected())
         self.sampler = sampler
         self._sync_lr_range()
         return sampler
+
+    def _configurations_expected(self) -> int:
+        """About how many configurations the budget buys (it sizes the sampler's start-up)."""
+        n = self.config.n_trials
+        request = self.settings.get("ladder_request")
+        if self.search_mode() != "ladder" or not request:
+            return n
+        searched = max(1, n - len(self.space().baseline_params()) * self.config.baselines)
+        return max(1, round(searched / cost_of(request["fidelities"], request["eta"])))
+
+    def _use_ladder_view(self) -> None:
+        """Once the ladder is planned, the sampler learns from one rung at a time."""
+        if self.search is not None and self.search.planned:
+            self.sampler.trial_view = self.search.learning_view
 
     def _sync_lr_range(self) -> None:
         """Tell the sampler the current lr_scale range (None until the script's LR is known)."""
@@ -390,6 +559,13 @@ class StudyRun:
         states = (TrialState.COMPLETE, TrialState.PRUNED)
         return len(self.study.get_trials(deepcopy=False, states=states))
 
+    def budget_status(self) -> tuple[float, str]:
+        """How much of the budget is spent: ``(full runs of compute, "full runs")`` on the
+        ladder, ``(finished trials, "trials")`` in a full search."""
+        if self.search is not None:
+            return self.search.compute_used(), "full runs"
+        return float(self._counted), "trials"
+
     def run(self) -> TuneResult:
         config = self.config
         if config.baselines and not self.settings.get("baselines_enqueued"):
@@ -397,6 +573,8 @@ class StudyRun:
                 self.study.enqueue_trial(params, user_attrs={"baseline": name})
             self.settings["baselines_enqueued"] = True
             self._save_settings()
+            if self.search is not None:
+                self.search.refresh(self.study.get_trials(deepcopy=False))
         deadline = time.monotonic() + config.timeout if config.timeout else math.inf
         runner = self.runner
         stopping: BaseException | None = None
@@ -405,10 +583,12 @@ class StudyRun:
                 while (
                     stopping is None
                     and runner.busy() < runner.slots
-                    and self._counted + runner.busy() < config.n_trials
                     and time.monotonic() < deadline
                 ):
-                    self._start_trial()
+                    job = self._next_job()
+                    if job is None:
+                        break
+                    self._start_trial(job)
                 if runner.busy() == 0:
                     break
                 for control, outcome in runner.wait():
@@ -424,19 +604,44 @@ class StudyRun:
         if stopping is not None:
             raise stopping
         self.lr_edge = self._lr_edge(widen=False)
-        return TuneResult(self.study, lr_edge=self.lr_edge, warnings=self.warnings)
+        return TuneResult(self.study, lr_edge=self.lr_edge, warnings=self.warnings,
+                          notes=self.notes)
 
-    def _start_trial(self) -> None:
+    def _next_job(self) -> Job | None:
+        busy = self.runner.busy()
+        if self.search is not None:
+            return self.search.next_job(busy)
+        if self._counted + busy < self.config.n_trials:
+            return Job("full", None, 1.0)
+        return None
+
+    def _start_trial(self, job: Job) -> None:
+        if job.kind == "promote":
+            assert job.params is not None
+            self.study.enqueue_trial(dict(job.params), user_attrs={
+                "rung": job.rung, "fidelity": job.fidelity, "promoted_from": job.source,
+            })
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
             trial = self.study.ask()
+        fidelity = job.fidelity
+        if job.kind == "waiting":  # a queued trial carries what it is
+            attrs = trial.user_attrs
+            fidelity = float(attrs.get("fidelity", 1.0))
+            job = Job("waiting", attrs.get("rung"), fidelity)
+        elif job.kind == "new":
+            trial.set_user_attr("rung", job.rung)
+            trial.set_user_attr("fidelity", fidelity)
         control = TrialControl(
             trial,
             self.space(),
             seed=trial_seed(self.settings["seed"], trial.number),
             owner=self.owner,
             prune_after=self._prune_after(),
+            fidelity=fidelity,
         )
+        if self.search is not None:
+            self.search.started(job, self.search.planned_steps(job))
         self.runner.start(control)
         if self.on_trial_start is not None:
             self.on_trial_start(control)
@@ -444,7 +649,7 @@ class StudyRun:
     def _prune_after(self) -> float:
         """Reports a trial makes before asking the pruner is worth a database read: none while
         no trial has completed, or in the grace period (the pruner would say no anyway)."""
-        if self.config.pruner == "none" or self._expected_reports == 0:
+        if self.pruner == "none" or self._expected_reports == 0:
             return math.inf
         return DEFAULT_GRACE * self._expected_reports
 
@@ -455,14 +660,14 @@ class StudyRun:
             self._expected_reports = max(self._expected_reports, control.n_reports)
         else:
             self.study.tell(control.trial, state=outcome.state)
-        # one read serves the target count (other processes may share the study) and the LR edge
+        # one read serves the budget (other processes may share the study) and the LR edge
         trials = self.study.get_trials(deepcopy=False)
         self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-        base_lr = control.spec.lr / control.trial.params[LR_PARAM] if control.spec else None
-        if base_lr and not self.settings.get("base_lr"):
-            self.settings["base_lr"] = base_lr
-            self._save_settings()
-            self._sync_lr_range()
+        self._learn_run_facts(control)
+        if self.search is not None:
+            self._plan_ladder(control, outcome)
+        if self.search is not None:
+            self.search.refresh(trials)
         for message in control.warnings:
             if message not in self.warnings:
                 self.warnings.append(message)
@@ -487,17 +692,55 @@ class StudyRun:
                 )
         if outcome.state == TrialState.FAIL:
             self._failures += 1
-            limit = max(10, 2 * self.config.n_trials)
+            limit = max(10, 2 * self._configurations_expected())
             if self._failures >= limit:
                 return StudyStopped(
                     f"{self._failures} trials failed in this run, the last with:\n"
                     f"{outcome.error}\nFix the training code and run the study again."
                 )
-        if outcome.state == TrialState.COMPLETE:
+        if outcome.state in (TrialState.COMPLETE, TrialState.PRUNED) and (
+            outcome.state == TrialState.COMPLETE or outcome.reason == SHORTENED
+        ):
             message = self._lr_edge(widen=True, trials=trials)
             if message:
                 self.lr_edge = message
         return None
+
+    def _learn_run_facts(self, control: TrialControl) -> None:
+        """The script's own LR and run length, kept with the study once known."""
+        changed = False
+        spec = control.spec
+        if spec is not None and not self.settings.get("base_lr"):
+            self.settings["base_lr"] = spec.lr / control.trial.params[LR_PARAM]
+            changed = True
+            self._sync_lr_range()
+        if control.declared_steps and not self.settings.get("total_steps"):
+            self.settings["total_steps"] = control.declared_steps
+            changed = True
+        if changed:
+            self._save_settings()
+
+    def _plan_ladder(self, control: TrialControl, outcome: TrialOutcome) -> None:
+        """Place the rungs on the first completed full run; or fall back to the full search."""
+        search = self.search
+        assert search is not None
+        if search.planned or outcome.state != TrialState.COMPLETE or control.fidelity < 1:
+            return
+        assert control.declared_steps is not None
+        message = search.plan_from(
+            declared_steps=control.declared_steps, steps_taken=control.steps_taken,
+            report_positions=control.report_positions,
+        )
+        self._save_settings()
+        self.notes.append(message)
+        if search.planned:
+            self._use_ladder_view()
+            return
+        # The full search from here on: n_trials counts finished runs, the default pruner.
+        warnings.warn(message, AutolrWarning, stacklevel=3)
+        self.search = None
+        self.pruner = self.config.pruner or "median"
+        self.study.pruner = make_pruner(self.pruner, self.config.n_trials)
 
     def _abandon_running(self, reason: str, *, requeue: bool) -> None:
         for control in self.runner.interrupt():
@@ -505,16 +748,17 @@ class StudyRun:
             control.failed(reason, f"the study was {reason} while this trial ran")
             self.study.tell(trial, state=TrialState.FAIL)
             if requeue and trial.params:
-                self.study.enqueue_trial(
-                    dict(trial.params), user_attrs={"requeued_from": trial.number}
-                )
+                self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
 
     # --- the LR range ---------------------------------------------------------------------------
     def _lr_edge(self, *, widen: bool, trials: list[FrozenTrial] | None = None) -> str | None:
         """A message when the best trials sit at an edge of the LR range; with ``widen``, widens
-        the range 10x on that side for the remaining trials unless the user fixed it."""
+        the range 10x on that side for the remaining trials unless the user fixed it. On the
+        ladder the best trials are those of the rung the sampler learns from."""
         if trials is None:
             trials = self.study.get_trials(deepcopy=False)
+        if self.search is not None:
+            trials = self.search.learning_view(list(trials))
         found = find_edge(self.config.direction, self.settings, trials)
         if found is None:
             return None

@@ -206,7 +206,7 @@ class WorkerPool:
         elif kind == "report":
             _, value, step, steps_taken, lr = message
             slot.step = steps_taken
-            decision = control.judge(value, step, lr)
+            decision = control.judge(value, step, lr, steps_taken=steps_taken)
             slot.connection.send((decision, control.end_detail or decision))
         elif kind == "done":
             self._trial_done(slot, message[1])

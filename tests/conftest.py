@@ -8,11 +8,13 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+torch.set_num_threads(1)  # the tests' models are tiny: more threads only add overhead
 
 
 @pytest.fixture(scope="session")

@@ -70,13 +70,24 @@ def _finished(trials) -> list:
     return [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
 
 
+def _steps(trials) -> int:
+    """The scheduler steps a study trained, every run included."""
+    return sum(t.user_attrs.get("steps", 0) for t in trials)
+
+
 def test_tune_the_digits_example_end_to_end(tmp_path):
     result = _autolr("tune", str(DIGITS), "--trials", "5", "--seed", "0", "--", "--epochs", "3",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     db = tmp_path / "studies" / "digits_mlp.db"
     assert db.exists()
-    assert len(_finished(_trials(db, "digits_mlp"))) == 5
+    trials = _trials(db, "digits_mlp")
+    # the fidelity ladder: more configurations than full runs, within 5 full runs of compute
+    total = 3 * 23
+    assert 4 * total < _steps(trials) <= 5 * total
+    assert any(t.user_attrs.get("reason") == "shortened" for t in trials)
+    assert "Fidelity ladder: 23 and 69 steps" in result.stdout
+    assert "compute: " in result.stdout and "of 5 full runs" in result.stdout
     best_py = tmp_path / "studies" / "digits_mlp" / "best_schedule.py"
     best_json = tmp_path / "studies" / "digits_mlp" / "best_schedule.json"
     assert best_py.exists() and best_json.exists()
@@ -89,7 +100,7 @@ def test_tune_the_digits_example_end_to_end(tmp_path):
              "-f", "json"], capture_output=True, text=True, timeout=120,
         )
         assert listed.returncode == 0, listed.stderr
-        assert len(json.loads(listed.stdout)) == 5
+        assert len(json.loads(listed.stdout)) == len(trials)
     # the exported file runs where autolr cannot be imported
     check = textwrap.dedent(
         f"""
@@ -113,6 +124,10 @@ def test_tune_the_digits_example_end_to_end(tmp_path):
     shown = _autolr("show", cwd=tmp_path)
     assert shown.returncode == 0
     assert "digits_mlp" in shown.stdout and "Best schedule" in shown.stdout
+    assert "shortened" in shown.stdout and "rung 0 (0.333)" in shown.stdout
+    as_json = json.loads(_autolr("show", "--json", cwd=tmp_path).stdout)
+    assert as_json["ladder"]["steps"] == [23, 69]
+    assert as_json["ladder"]["steps_used"] == _steps(trials)
     exported = _autolr("export", "--format", "json", "-o", "-", cwd=tmp_path)
     assert exported.returncode == 0
     assert json.loads(exported.stdout)["family"]
@@ -147,8 +162,12 @@ def test_two_workers_run_side_by_side_without_locking(toy, tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
     assert "database is locked" not in result.stderr + result.stdout
     trials = _trials(tmp_path / "studies" / "toy.db", "toy")
-    assert len(_finished(trials)) == 10
+    # the budget of 10 full runs (20 steps each) holds across both workers
+    assert 9 * 20 <= _steps(trials) <= 10 * 20
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     assert {t.user_attrs["worker"] for t in trials} == {"cpu0", "cpu1"}
+    sources = [t.user_attrs["promoted_from"] for t in trials if "promoted_from" in t.user_attrs]
+    assert sources and len(sources) == len(set(sources))
     # side by side: some trial started before another ended
     spans = sorted((t.datetime_start, t.datetime_complete) for t in trials)
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
@@ -157,7 +176,7 @@ def test_two_workers_run_side_by_side_without_locking(toy, tmp_path):
 @pytest.mark.parametrize("flag", ["--crash-high", "--die-high"])
 def test_trials_that_crash_fail_with_the_reason_and_the_study_goes_on(toy, tmp_path, flag):
     result = _autolr("tune", str(toy), "--trials", "6", "--seed", "3", "--lr", "0.01:1",
-                     "--no-baselines", "--", flag, cwd=tmp_path)
+                     "--no-baselines", "--search", "full", "--", flag, cwd=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     trials = _trials(tmp_path / "studies" / "toy.db", "toy")
     failed = [t for t in trials if t.state == TrialState.FAIL]
@@ -199,9 +218,11 @@ def test_ctrl_c_leaves_a_consistent_study_that_the_same_command_completes(toy, t
     rerun = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr
     trials = _trials(db, "toy")
-    assert len(_finished(trials)) == 6
+    assert 5 * 20 <= _steps(trials) <= 6 * 20  # the budget, the interrupted steps included
     requeued = [t for t in trials if t.user_attrs.get("requeued_from") == interrupted[0].number]
     assert requeued and requeued[0].params == interrupted[0].params
+    for key in ("rung", "fidelity", "promoted_from", "baseline"):
+        assert requeued[0].user_attrs.get(key) == interrupted[0].user_attrs.get(key)
 
 
 def test_a_script_without_autolr_calls_stops_with_the_lines_to_add(tmp_path):

@@ -57,7 +57,8 @@ def test_baselines_run_first_at_the_scripts_lr(digits_train):
 
 def test_resume_reaches_the_total_and_keeps_earlier_trials(digits_train, tmp_path):
     storage = f"sqlite:///{tmp_path}/sub/study.db"  # the folder is created
-    first = autolr.tune(digits_train, n_trials=5, storage=storage, study_name="s", seed=3)
+    first = autolr.tune(digits_train, n_trials=5, storage=storage, study_name="s", seed=3,
+                        search="full")
     before = [(t.number, t.params, t.value, t.state) for t in first.study.trials]
     second = autolr.tune(digits_train, n_trials=8, storage=storage, study_name="s", seed=3)
     assert len(_finished(second.study)) == 8
@@ -114,7 +115,7 @@ def _toy(fail_when=None, nan_when=None, steps=None):
 
 
 def test_nan_is_pruned_as_diverged_and_the_study_goes_on():
-    result = autolr.tune(_toy(nan_when=lambda lr: lr > 0.2), n_trials=12, seed=0)
+    result = autolr.tune(_toy(nan_when=lambda lr: lr > 0.2), n_trials=12, seed=0, search="full")
     reasons = {t.user_attrs["reason"] for t in result.study.trials}
     diverged = [t for t in result.study.trials if t.user_attrs["reason"] == "diverged"]
     assert diverged and all(t.state == TrialState.PRUNED for t in diverged)
@@ -137,7 +138,8 @@ def test_a_loss_far_above_the_first_report_is_diverged():
 
 
 def test_an_exception_fails_its_trial_and_the_study_goes_on():
-    result = autolr.tune(_toy(fail_when=lambda lr: lr > 0.4), n_trials=10, seed=2)
+    result = autolr.tune(_toy(fail_when=lambda lr: lr > 0.4), n_trials=10, seed=2,
+                         search="full")
     failed = [t for t in result.study.trials if t.state == TrialState.FAIL]
     assert failed
     assert all("RuntimeError: boom at lr" in t.user_attrs["error"] for t in failed)
@@ -208,7 +210,8 @@ def test_every_pruner_runs_a_study(pruner):
             scheduler.step()
             autolr.report(abs(math.log(lr / 0.1)) + 1 / (step + 1), step=step)
 
-    result = autolr.tune(noisy, n_trials=14, pruner=pruner, seed=0, warmup=False)
+    result = autolr.tune(noisy, n_trials=14, pruner=pruner, seed=0, warmup=False,
+                         search="full")
     assert len(_finished(result.study)) == 14
     pruned = [t for t in result.study.trials if t.state == TrialState.PRUNED]
     if pruner == "none":

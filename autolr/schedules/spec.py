@@ -152,6 +152,23 @@ class ScheduleSpec:
         warmup = min(round(self.warmup_steps * total / self.total_steps), total - 1)
         return self.replace(total_steps=total, warmup_steps=warmup)
 
+    def shortened(self, fidelity: float) -> ScheduleSpec:
+        """The whole schedule compressed into ``round(fidelity * total_steps)`` steps (a run at
+        that fidelity): ``with_total_steps`` for every closed-form family, whose positions are
+        fractions of the run. Parameters counted in reports rather than steps (the plateau
+        family's ``patience`` and ``cooldown``) are scaled by ``fidelity`` too, rounded: a
+        shortened run makes that fraction of the reports."""
+        fidelity = _validation.number("fidelity", "ScheduleSpec.shortened", fidelity, low=0.0,
+                                      high=1.0, low_open=True)
+        spec = self.with_total_steps(max(1, round(fidelity * self.total_steps)))
+        counted = [p for p in get_family(self.family).params if p.unit == "reports"]
+        if not counted or fidelity == 1.0:
+            return spec
+        params = dict(spec.params)
+        for param in counted:
+            params[param.name] = max(0, round(params[param.name] * fidelity))
+        return spec.replace(params=params)
+
     def replace(self, **changes: Any) -> ScheduleSpec:
         values = self.to_dict()
         values.pop("format")

@@ -1,0 +1,168 @@
+"""The study's side of a fidelity ladder: which run a free worker starts, and the budget.
+
+:mod:`autolr.ladder` holds the ladder, ASHA's promotion rule and the budget arithmetic, all
+derived from the trials; this module keeps one study's ladder going across its life:
+
+1. *Before the ladder is planned* (a new study) every run is full length: the baselines, or a
+   first sampled configuration. One run at a time is started beyond the queued baselines, since
+   the rungs can be placed only once a full run has shown where the script reports.
+2. *When the first full run completes*, :func:`autolr.ladder.plan_ladder` places the rungs on
+   its report positions and the ladder is stored with the study's settings; a script that cannot
+   honour any rung (too few steps, a report only at the end, a step count that differs from the
+   declared ``total_steps``) makes the study a full search, and the reason is stored and shown.
+3. *Then* a :class:`~autolr.ladder.LadderBoard` answers every free worker, within the budget of
+   ``n_trials`` full runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+from autolr.ladder import (
+    Job,
+    Ladder,
+    LadderBoard,
+    learning_trials,
+    plan_ladder,
+    steps_used,
+)
+
+
+class LadderSearch:
+    """Decides the runs of a ladder study. ``settings`` is the study's settings dict (shared
+    with the study loop, which saves it); planning the ladder writes ``ladder`` or
+    ``ladder_fallback`` into it."""
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        direction: str,
+        n_trials: int,
+        trials: Sequence[FrozenTrial],
+    ) -> None:
+        self.settings = settings
+        self.direction = direction
+        self.n_trials = n_trials
+        data = settings.get("ladder")
+        self.ladder = Ladder.from_dict(data) if data else None
+        self.board = LadderBoard(self.ladder, direction, trials) if self.ladder else None
+        self._trials = list(trials)
+        self._started_since_read = 0  # full runs started before the ladder, since the last read
+
+    @property
+    def planned(self) -> bool:
+        return self.ladder is not None
+
+    def total_steps(self) -> int | None:
+        value = self.settings.get("total_steps")
+        return int(value) if isinstance(value, int) and value > 0 else None
+
+    def budget_steps(self) -> int | None:
+        """The budget, ``n_trials`` full runs, in scheduler steps (None while unknown)."""
+        total = self.total_steps()
+        return self.n_trials * total if total else None
+
+    def refresh(self, trials: Sequence[FrozenTrial]) -> None:
+        """Take a fresh read of the study's trials (after a trial ended)."""
+        self._trials = list(trials)
+        self._started_since_read = 0
+        if self.board is not None:
+            self.board.rebuild(trials)
+
+    # --- the next run ------------------------------------------------------------------------
+    def next_job(self, busy: int) -> Job | None:
+        """The run to start now, or None (wait while ``busy`` runs go on; stop when none do)."""
+        if self.board is not None:
+            budget = self.budget_steps()
+            assert budget is not None  # the ladder is planned from a run of known length
+            return self.board.next_job(budget)
+        return self._job_before_ladder(busy)
+
+    def compute_used(self) -> float:
+        """The compute spent (and committed to running runs), in full runs."""
+        if self.board is not None:
+            return self.board.used_steps / self.board.ladder.total_steps
+        total = self.total_steps()
+        if total is None:  # no run has ended yet: each started one is a full run
+            return float(self._runs_started())
+        used = sum((steps_used(trial, total) or 0) for trial in self._trials) / total
+        return used + self._started_since_read
+
+    def _runs_started(self) -> int:
+        started = sum(
+            t.state != TrialState.WAITING
+            and (t.state != TrialState.FAIL or t.datetime_start is not None)
+            for t in self._trials
+        )
+        return started + self._started_since_read
+
+    def _job_before_ladder(self, busy: int) -> Job | None:
+        """Full runs only, within ``n_trials`` of them (in compute and in number, so that runs
+        that end at once cannot go on for ever): the queued trials (baselines) as workers free
+        up, otherwise a single sampled run at a time until one completes."""
+        if self.compute_used() + 1 > self.n_trials + 1e-9 or self._runs_started() >= self.n_trials:
+            return None
+        waiting = [t for t in self._trials if t.state == TrialState.WAITING]
+        if len(waiting) > self._started_since_read:
+            return Job("waiting", None, 1.0)
+        if busy:
+            return None
+        return Job("full", None, 1.0)
+
+    def started(self, job: Job, steps: int | None) -> None:
+        """Count a run just started (``steps``: what it is planned to take)."""
+        if self.board is not None:
+            assert steps is not None
+            self.board.started(job, steps)
+        else:
+            self._started_since_read += 1
+
+    def planned_steps(self, job: Job) -> int | None:
+        """The steps a job's run will take, when the run length is known."""
+        total = self.total_steps()
+        if total is None:
+            return None
+        if self.ladder is not None and job.rung is not None:
+            return self.ladder.steps[job.rung]
+        return max(1, round(job.fidelity * total))
+
+    # --- planning the ladder -------------------------------------------------------------------
+    def plan_from(
+        self, *, declared_steps: int, steps_taken: int, report_positions: Sequence[int]
+    ) -> str:
+        """Place the rungs on a completed full run's reports. Returns what to tell the user:
+        the ladder (with how it was moved or shortened), or why the study runs the full search
+        instead (then ``settings["ladder_fallback"]`` holds that reason)."""
+        request = self.settings["ladder_request"]
+        if steps_taken != declared_steps:
+            reason = (
+                f"The fidelity ladder cannot be used: the first full run called "
+                f"scheduler.step() {steps_taken:,} times but declared total_steps="
+                f"{declared_steps:,}, so autolr cannot tell where a shortened run would end. "
+                "Fix total_steps (see the step-count warning)."
+            )
+            return self._fall_back(reason)
+        ladder, reason = plan_ladder(
+            request["fidelities"], request["eta"], declared_steps, report_positions
+        )
+        if ladder is None:
+            return self._fall_back(reason)
+        self.ladder = ladder
+        self.settings["ladder"] = ladder.to_dict()
+        self.board = LadderBoard(ladder, self.direction, self._trials)
+        notes = "; ".join(ladder.notes)
+        return f"Fidelity ladder: {ladder.describe()}." + (f" ({notes}.)" if notes else "")
+
+    def _fall_back(self, reason: str) -> str:
+        self.settings["ladder_fallback"] = reason
+        return f"{reason} The study runs the full search instead (every run at full length)."
+
+    # --- what the sampler sees ----------------------------------------------------------------
+    def learning_view(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """The trials the sampler and the LR-edge rule learn from: one rung's results."""
+        if self.board is None:
+            return trials
+        return learning_trials(self.ladder, trials, self.board.learning_rung())
