@@ -325,8 +325,9 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
         )
         sys.exit(EXIT_INTERRUPTED)
     _print_summary(console, result.study, top=5)
-    for message in result.notes:
-        console.print(message, highlight=False, markup=False)
+    for message in result.notes:  # the ladder itself is in the summary above
+        if not message.startswith("Fidelity ladder:"):
+            console.print(message, highlight=False, markup=False)
     for message in result.warnings:
         console.print(f"[yellow]Warning:[/] {message}", highlight=False)
     if result.lr_edge:
@@ -460,6 +461,9 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
     console = Console()
     _print_summary(console, study, top)
     settings = study.user_attrs.get(SETTINGS_ATTR, {})
+    if settings.get("ladder_fallback"):
+        console.print(f"Search: full. {settings['ladder_fallback']}", highlight=False,
+                      markup=False)
     edge = lr_edge_warning(study.direction.name.lower(), settings, study.trials)
     if edge:
         console.print(f"[yellow]LR edge:[/] {edge}", highlight=False)
@@ -552,14 +556,16 @@ def families(name: str | None, as_json: bool) -> None:
         if info.get("search"):
             what += f"\nsearched: {info['search']}"
         if name:
-            what += f"\nformula: {info['formula']}"
+            what += f"\nformula: {info['formula']}\nshortened: {info['shortened']}"
             if info["torch_equivalent"]:
                 what += f"\ntorch: {info['torch_equivalent']}"
         table.add_row(Text(info["name"]), Text(what), Text("\n".join(params) or "-"))
     console.print(table)
     if not name:
-        console.print("Every family also takes a peak LR and an optional linear warmup. "
-                      "`autolr families NAME` shows one in detail.")
+        console.print("Every family also takes a peak LR and an optional linear warmup. On the "
+                      "fidelity ladder a shortened run follows its whole schedule compressed "
+                      "into its steps; plateau's patience and cooldown, counted in reports, "
+                      "are scaled with it. `autolr families NAME` shows one in detail.")
 
 
 @main.command()

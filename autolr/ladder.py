@@ -437,6 +437,22 @@ def learning_trials(
     return seen
 
 
+def study_learning_trials(
+    settings: Mapping[str, Any], trials: Sequence[FrozenTrial], direction: str
+) -> list[FrozenTrial]:
+    """:func:`learning_trials` of a stored study: the rung its sampler learns from now (all the
+    trials as they are for a full search, or a ladder not planned yet)."""
+    data = settings.get("ladder") if isinstance(settings, Mapping) else None
+    if not isinstance(data, Mapping):
+        return list(trials)
+    try:
+        ladder = Ladder.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return list(trials)
+    board = LadderBoard(ladder, direction, trials)
+    return learning_trials(ladder, trials, board.learning_rung())
+
+
 # --- summaries -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RungSummary:
@@ -470,6 +486,8 @@ class LadderSummary:
         """The summary in a few lines, for the end-of-run table and ``autolr show``."""
         ladder = self.ladder
         out = [f"Fidelity ladder: {ladder.describe()}."]
+        if ladder.notes:
+            out.append(f"  ({'; '.join(ladder.notes)})")
         for rung in self.rungs:
             where = "full runs" if rung.rung == ladder.top else f"runs at {rung.steps:,} steps"
             promoted = f", {rung.promoted} promoted" if rung.rung < ladder.top else ""

@@ -98,8 +98,12 @@ def edge_advice(settings: Mapping[str, Any]) -> str:
 def lr_edge_warning(
     direction: str, settings: Mapping[str, Any], trials: Iterable[FrozenTrial]
 ) -> str | None:
-    """The warning for a study as it stands (None when its best trials are inside the range)."""
-    found = find_edge(direction, settings, trials)
+    """The warning for a study as it stands (None when its best trials are inside the range).
+    On the fidelity ladder the best trials are those of the rung its sampler learns from, as
+    while tuning."""
+    from autolr.ladder import study_learning_trials
+
+    found = find_edge(direction, settings, study_learning_trials(settings, list(trials), direction))
     if found is None:
         return None
     return f"{edge_finding(*found)} {edge_advice(settings)}"

@@ -10,13 +10,10 @@ pruner).
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import secrets
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,165 +22,31 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
-from autolr.errors import AutolrError, AutolrWarning, ConfigError, StudyStopped
-from autolr.ladder import (
-    DEFAULT_ETA,
-    DEFAULT_FIDELITIES,
-    SEARCHES,
-    SHORTENED,
-    Job,
-    LadderSummary,
-    cost_of,
-    requeue_attrs,
-    summarize,
-    with_top,
-)
+from autolr.errors import AutolrWarning, ConfigError, StudyStopped
+from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs
 from autolr.ladder_search import LadderSearch
 from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
-from autolr.pruning import DEFAULT_GRACE, PRUNERS, make_pruner
+from autolr.pruning import DEFAULT_GRACE, make_pruner
+from autolr.result import TuneResult, count_states
 from autolr.runners import InProcessRunner
-from autolr.sampling import SAMPLERS, RangeAwareSampler, make_sampler
-from autolr.schedules.registry import families as registered_families
-from autolr.schedules.spec import ScheduleSpec
-from autolr.space import DEFAULT_LR_SCALE, LR_PARAM, SearchSpace
+from autolr.sampling import RangeAwareSampler, make_sampler
+from autolr.space import LR_PARAM, SearchSpace
 from autolr.storage import open_storage, process_owner, recover_abandoned_trials
+from autolr.study_config import (
+    DIRECTIONS,
+    SETTINGS_ATTR,
+    StudyConfig,
+    make_config,
+    settings_for,
+)
 from autolr.trial_control import TrialControl, TrialOutcome
 
-DIRECTIONS = ("minimize", "maximize")
-SETTINGS_ATTR = "autolr"
 SAME_ERROR_TRIALS = 3
 _OWNER = "tune"
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    """Validated arguments of a study (shared by ``autolr.tune`` and ``autolr tune``)."""
-
-    n_trials: int
-    direction: str = "minimize"
-    families: tuple[str, ...] = ()
-    lr: tuple[float, float] | None = None
-    warmup: bool = True
-    pruner: str | None = None  # None: median for a full search, none on the ladder
-    sampler: str = "tpe"
-    seed: int | None = None
-    storage: str | None = None
-    study_name: str = "autolr"
-    baselines: bool = True
-    timeout: float | None = None
-    search: str | None = None  # None: the study's own, "ladder" for a new one
-    ladder: tuple[float, ...] | None = None  # requested fidelities, the last 1
-    eta: int | None = None
-
-
-def make_config(
-    *,
-    n_trials: Any,
-    direction: Any = "minimize",
-    families: Any = None,
-    lr: Any = None,
-    warmup: Any = True,
-    pruner: Any = None,
-    sampler: Any = "tpe",
-    seed: Any = None,
-    storage: Any = None,
-    study_name: Any = None,
-    baselines: Any = True,
-    timeout: Any = None,
-    search: Any = None,
-    ladder: Any = None,
-    eta: Any = None,
-    owner: str = _OWNER,
-) -> StudyConfig:
-    """Check every argument; each bad one raises an error naming it, the value and the rule."""
-    n_trials = _validation.number("n_trials", owner, n_trials, low=1, integer=True)
-    _validation.one_of("direction", owner, direction, DIRECTIONS)
-    known = registered_families()
-    if families is None:
-        chosen = tuple(registered_families(builtin=True))
-    else:
-        if isinstance(families, str):
-            families = [f.strip() for f in families.split(",") if f.strip()]
-        try:
-            chosen = tuple(families)
-        except TypeError:
-            raise _validation.fail("families", owner, "must be a list of family names",
-                                   families) from None
-        if not chosen:
-            raise _validation.fail("families", owner, "must name at least one family", families)
-        for name in chosen:
-            _validation.one_of("families", owner, name, known)
-        if len(set(chosen)) != len(chosen):
-            raise _validation.fail("families", owner, "must not repeat a family", list(chosen))
-    lr_range = None
-    if lr is not None:
-        if isinstance(lr, (str, bytes)) or not hasattr(lr, "__len__") or len(lr) != 2:
-            raise _validation.fail("lr", owner, "must be a (low, high) pair of peak LRs", lr)
-        low = _validation.number("lr", owner, lr[0], low=0.0, low_open=True)
-        high = _validation.number("lr", owner, lr[1], low=0.0, low_open=True)
-        if not low < high:
-            raise _validation.fail("lr", owner, "must be (low, high) with low < high", lr,
-                                   "Swap the bounds or widen the range.")
-        lr_range = (low, high)
-    warmup = _validation.boolean("warmup", owner, warmup)
-    if pruner is not None:
-        _validation.one_of("pruner", owner, pruner, PRUNERS)
-    if search is not None:
-        _validation.one_of("search", owner, search, SEARCHES)
-    fidelities = None if ladder is None else _fidelities(ladder, owner)
-    if eta is not None:
-        eta = _validation.number("eta", owner, eta, low=2, integer=True)
-    if search == "full" and (fidelities is not None or eta is not None):
-        name = "ladder" if fidelities is not None else "eta"
-        raise _validation.fail(
-            name, owner, "applies to search='ladder' only", ladder if name == "ladder" else eta,
-            "Drop it, or search with the fidelity ladder.",
-        )
-    if search == "ladder" and pruner not in (None, "none"):
-        raise _validation.fail(
-            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
-            "its rungs instead", pruner, "Drop it, or use search='full' to prune full runs.",
-        )
-    _validation.one_of("sampler", owner, sampler, SAMPLERS)
-    if seed is not None:
-        seed = _validation.number("seed", owner, seed, low=0, high=2**32 - 1, integer=True)
-    if storage is not None and not isinstance(storage, str):
-        raise _validation.fail("storage", owner, "must be a database URL string or None",
-                               storage)
-    if study_name is None:
-        study_name = "autolr"
-    if not isinstance(study_name, str) or not study_name.strip() or len(study_name) > 200:
-        raise _validation.fail("study_name", owner, "must be a non-empty name (<= 200 chars)",
-                               study_name)
-    baselines = _validation.boolean("baselines", owner, baselines)
-    if timeout is not None:
-        timeout = _validation.number("timeout", owner, timeout, low=0.0, low_open=True)
-    return StudyConfig(
-        n_trials=n_trials, direction=direction, families=chosen, lr=lr_range, warmup=warmup,
-        pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
-        baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
-    )
-
-
-def _fidelities(value: Any, owner: str) -> tuple[float, ...]:
-    """The requested rungs: fractions in (0, 1], increasing; the full-fidelity 1 is added."""
-    rule = "must be fidelities in (0, 1], in increasing order, such as (1/9, 1/3, 1)"
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise _validation.fail("ladder", owner, rule, value)
-    items = list(value)
-    if not items:
-        raise _validation.fail("ladder", owner, rule, value)
-    numbers = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not (
-            0 < item <= 1
-        ):
-            raise _validation.fail("ladder", owner, rule, value,
-                                   f"{item!r} is not a fraction in (0, 1].")
-        numbers.append(float(item))
-    if any(b <= a for a, b in zip(numbers, numbers[1:])):
-        raise _validation.fail("ladder", owner, rule, value, "Sort them and drop repeats.")
-    return with_top(numbers)
+__all__ = [
+    "DIRECTIONS", "SETTINGS_ATTR", "StudyConfig", "StudyRun", "TuneResult", "count_states",
+    "make_config", "run_study", "trial_seed", "tune",
+]
 
 
 def tune(
@@ -262,90 +125,6 @@ def tune(
     return run_study(config, InProcessRunner(fn))
 
 
-# --- the result -----------------------------------------------------------------------------
-
-
-@dataclass
-class TuneResult:
-    """What a study found. ``study`` is the Optuna study, for any Optuna tool."""
-
-    study: optuna.Study
-    lr_edge: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # the ladder, or why it was not used
-
-    @property
-    def ladder(self) -> LadderSummary | None:
-        """Configurations per rung and compute spent, for a fidelity-ladder study."""
-        settings = self.study.user_attrs.get(SETTINGS_ATTR) or {}
-        direction = self.study.direction.name.lower()
-        return summarize(settings, self.study.get_trials(deepcopy=False), direction)
-
-    @property
-    def best_trial(self) -> FrozenTrial:
-        try:
-            return self.study.best_trial
-        except ValueError:
-            raise AutolrError(
-                f"No trial of study {self.study.study_name!r} has completed yet, so there is no "
-                "best schedule. Look at the failed trials' 'error' (autolr show) and run again."
-            ) from None
-
-    @property
-    def best_spec(self) -> ScheduleSpec:
-        return ScheduleSpec.from_json(self.best_trial.user_attrs["spec"])
-
-    @property
-    def best_value(self) -> float:
-        value = self.best_trial.value
-        assert value is not None
-        return value
-
-    def found_by(self) -> dict[str, Any]:
-        """Facts about the winning trial, written into exports."""
-        best = self.best_trial
-        return {
-            "study": self.study.study_name,
-            "trial": best.number,
-            "value": best.value,
-            "direction": self.study.direction.name.lower(),
-            "seed": best.user_attrs.get("seed"),
-            "date": _dt.date.today().isoformat(),
-        }
-
-    def export(self, path: str, format: str = "python", *, overwrite: bool = False) -> Any:
-        """Write the best schedule as standalone Python (needs only torch) or JSON."""
-        from autolr.export import export
-
-        return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite)
-
-    def write_report(self, output: str | None = None) -> Any:
-        """Write the study as one self-contained HTML page; returns its path."""
-        from autolr.reports import write_report
-
-        return write_report(study=self.study, output=output)
-
-    def counts(self) -> dict[str, int]:
-        return count_states(self.study)
-
-
-def count_states(study: optuna.Study) -> dict[str, int]:
-    """Trials by how they ended; ``shortened`` are the ladder's lower-rung runs (stored as
-    PRUNED), ``pruned`` the runs stopped early by a pruner or the divergence guard."""
-    counts = {"complete": 0, "shortened": 0, "pruned": 0, "failed": 0, "running": 0,
-              "waiting": 0}
-    names = {
-        TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
-        TrialState.RUNNING: "running", TrialState.WAITING: "waiting",
-    }
-    for trial in study.get_trials(deepcopy=False):
-        name = names[trial.state]
-        if name == "pruned" and trial.user_attrs.get("reason") == SHORTENED:
-            name = "shortened"
-        counts[name] += 1
-    return counts
-
-
 # --- the study loop ---------------------------------------------------------------------------
 
 
@@ -411,76 +190,7 @@ class StudyRun:
         return attrs.get(SETTINGS_ATTR)
 
     def _settings_for(self, stored: dict[str, Any] | None) -> dict[str, Any]:
-        config = self.config
-        request = {
-            "fidelities": list(config.ladder or DEFAULT_FIDELITIES),
-            "eta": config.eta or DEFAULT_ETA,
-        }
-        if stored is None:
-            seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
-            low, high = DEFAULT_LR_SCALE
-            search = config.search or "ladder"
-            return {
-                "version": 2,
-                "families": list(config.families),
-                "warmup": config.warmup,
-                "seed": seed,
-                "lr": list(config.lr) if config.lr else None,
-                "lr_scale": [low, high],
-                "widened": 0,
-                "baselines_enqueued": False,
-                "search": search,
-                "ladder_request": request if search == "ladder" else None,
-                "ladder": None,
-                "n_trials": config.n_trials,
-            }
-        for key, label in (("families", "families"), ("warmup", "warmup")):
-            want = list(config.families) if key == "families" else config.warmup
-            if stored.get(key) != want:
-                raise ConfigError(
-                    f"Study {config.study_name!r} searched {label}={stored.get(key)!r}; it cannot "
-                    f"be resumed with {label}={want!r} (Optuna cannot change a parameter's "
-                    "choices mid-study). Resume with the same settings, or use another study name."
-                )
-        settings = dict(stored)
-        # A study written before the fidelity ladder existed is a full search.
-        settings.setdefault("search", "full")
-        self._check_search(settings, request)
-        if config.seed is not None:
-            settings["seed"] = config.seed
-        if config.lr is not None and list(config.lr) != stored.get("lr"):
-            settings["lr"] = list(config.lr)
-            settings["widened"] = 0
-        settings["n_trials"] = config.n_trials
-        return settings
-
-    def _check_search(self, stored: dict[str, Any], request: dict[str, Any]) -> None:
-        """Refuse to resume a study with another search than it was created with."""
-        config = self.config
-        name = config.study_name
-        if config.search is not None and config.search != stored["search"]:
-            raise ConfigError(
-                f"Study {name!r} was created with search={stored['search']!r}; it cannot be "
-                f"resumed with search={config.search!r} (its budget and trials mean something "
-                "else). Resume it without the option, or use another study name."
-            )
-        stored_request = stored.get("ladder_request")
-        if stored["search"] == "ladder" and stored_request:
-            for key, given in (("ladder", config.ladder), ("eta", config.eta)):
-                field_name = "fidelities" if key == "ladder" else key
-                want = request[field_name]
-                if given is not None and want != stored_request[field_name]:
-                    raise ConfigError(
-                        f"Study {name!r} searches the ladder {key}="
-                        f"{stored_request[field_name]!r}; it cannot be resumed with {key}="
-                        f"{want!r} (its rungs are placed). Resume it without the option, or "
-                        "use another study name."
-                    )
-        elif config.ladder is not None or config.eta is not None:
-            raise ConfigError(
-                f"Study {name!r} is a full search; the ladder options (ladder, eta) do not "
-                "apply to it. Resume it without them, or use another study name."
-            )
+        return settings_for(self.config, stored)
 
     def search_mode(self) -> str:
         """``ladder`` while the study runs (or will plan) a fidelity ladder, else ``full``."""

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from optuna.trial import TrialState
 
+import autolr
 from autolr.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,12 @@ def test_tune_the_digits_example_end_to_end(tmp_path):
     # the fidelity ladder: more configurations than full runs, within 5 full runs of compute
     total = 3 * 23
     assert 4 * total < _steps(trials) <= 5 * total
-    assert any(t.user_attrs.get("reason") == "shortened" for t in trials)
+    shortened = [t for t in trials if t.user_attrs.get("reason") == "shortened"]
+    assert shortened and all(t.user_attrs["steps"] == 23 for t in shortened)
+    for trial in shortened:  # the worker applied the compressed schedule, step by step
+        spec = autolr.ScheduleSpec.from_json(trial.user_attrs["spec"])
+        assert spec.total_steps == 23
+        assert trial.user_attrs["lr_curve"]["lrs"][:23] == pytest.approx(spec.lrs(), rel=1e-12)
     assert "Fidelity ladder: 23 and 69 steps" in result.stdout
     assert "compute: " in result.stdout and "of 5 full runs" in result.stdout
     best_py = tmp_path / "studies" / "digits_mlp" / "best_schedule.py"
@@ -270,6 +276,16 @@ def _invoke(args: list[str], cwd: Path) -> tuple[int, str]:
         (["tune", "{toy}", "--trials", "0"], 2, "Invalid value for '--trials'"),
         (["tune", "{toy}", "--pruner", "medain"], 2, "Invalid value for '--pruner'"),
         (["tune", "{toy}", "--gpus", "a,b"], 2, "must be GPU ids"),
+        (["tune", "{toy}", "--ladder", "1/0,1"], 2, "'1/0' is not a number or a fraction"),
+        (["tune", "{toy}", "--ladder", "tenth"], 2, "such as 1/9,1/3,1"),
+        (["tune", "{toy}", "--ladder", "1/3,1/9"], 1, "in increasing order"),
+        (["tune", "{toy}", "--ladder", "0,1/3"], 1, "0.0 is not a fraction in (0, 1]"),
+        (["tune", "{toy}", "--ladder", "1/3,2"], 1, "2.0 is not a fraction in (0, 1]"),
+        (["tune", "{toy}", "--eta", "1"], 2, "Invalid value for '--eta'"),
+        (["tune", "{toy}", "--search", "full", "--eta", "3"], 1, "applies to search='ladder'"),
+        (["tune", "{toy}", "--search", "ladder", "--pruner", "median"], 1,
+         "applies to search='full' only"),
+        (["tune", "{toy}", "--pruner", "hyperband"], 1, "--search full"),
         (["tune", "{toy}", "--storage", "sqlite:////proc/no/x.db"], 1, "Cannot create the folder"),
         (["tune", "{toy}", "--storage", "sqlite:///{notes}"], 1, "not a SQLite database"),
         (["show", "--study", "nosuch"], 1, "No study named 'nosuch'"),

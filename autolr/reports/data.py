@@ -5,14 +5,20 @@ dataclass of plain values — numbers, strings and tuples — so tests compare t
 :mod:`autolr.reports.figures` turns them into plotly figures. :func:`get_report_data` fetches the
 trials once and builds every record.
 
-How a trial ended (its *outcome*) is one of ``complete``, ``pruned``, ``diverged`` (pruned by the
-divergence guard: the ``reason`` user attribute says so), ``failed``, ``running`` or ``waiting``.
-Strings here are raw database text; whoever renders them escapes them.
+How a trial ended (its *outcome*) is one of ``complete``, ``shortened`` (a run of the fidelity
+ladder ended on purpose at its rung: see :mod:`autolr.ladder`), ``pruned``, ``diverged`` (pruned
+by the divergence guard: the ``reason`` user attribute says so), ``failed``, ``running`` or
+``waiting``. Shortened runs end PRUNED in Optuna, but they were not cut short by a pruner: they
+ran the whole of their (compressed) schedule.
+
+Only full-fidelity complete trials can be "the winner", rank in the best trials, the leaderboard,
+the history and the LR curves of the best trials: a shortened run's value is a lower-fidelity
+number, often better than any full run's. Strings here are raw database text; whoever renders
+them escapes them.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 import warnings
 from collections import Counter
@@ -24,14 +30,32 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.errors import AutolrError
+from autolr.ladder import SHORTENED, Ladder, planned_steps, rung_of
 from autolr.lr_edge import lr_edge_warning, scale_bounds
+from autolr.reports.ladder_data import (
+    LadderInfo,
+    LadderRun,
+    LadderRung,
+    Promotion,
+    ladder_info,
+    lineage,
+    rung_label,
+)
+from autolr.reports.trial_facts import (
+    family_of,
+    outcome,
+    planned_ladder,
+    search_of,
+    settings_of,
+)
+from autolr.reports.trial_facts import finite as _finite
+from autolr.reports.trial_facts import full_value as _value
+from autolr.reports.trial_facts import ranked as _ranked
 from autolr.schedules.registry import families as registered_families
 from autolr.schedules.registry import get_family
 from autolr.schedules.spec import ScheduleSpec
-from autolr.space import FAMILY_PARAM
-from autolr.tuner import SETTINGS_ATTR
 
-OUTCOMES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
+OUTCOMES = ("complete", "shortened", "pruned", "diverged", "failed", "running", "waiting")
 TOP_CURVES = 5  # LR curves of the best few trials
 TOP_TRIALS = 10  # rows of the best-trials table
 MAX_LR_POINTS = 256  # per LR curve
@@ -39,7 +63,6 @@ LEARNING_POINTS_BUDGET = 60_000  # points over all learning curves together
 MAX_LEARNING_POINTS = 400  # per learning curve
 MIN_LEARNING_POINTS = 16
 MIN_IMPORTANCE_TRIALS = 5
-UNKNOWN_FAMILY = "unknown"
 UNKNOWN_WORKER = "unknown"
 
 
@@ -50,6 +73,7 @@ class Counts:
 
     total: int = 0
     complete: int = 0
+    shortened: int = 0  # ladder runs that reached their rung (PRUNED in Optuna, not pruned)
     pruned: int = 0
     diverged: int = 0
     failed: int = 0
@@ -84,6 +108,8 @@ class Winner:
     step_unit: str
     seed: int | None
     baseline: str | None
+    # the runs of the ladder it climbed, lowest rung first: (trial number, rung, value there)
+    lineage: tuple[tuple[int, int, float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,13 +130,15 @@ class Summary:
     best: Winner | None
     baselines: tuple[BaselineResult, ...]
     steps_spent: int  # scheduler steps every trial took
-    steps_unpruned: int  # what the same trials would have cost had none been pruned
+    steps_unpruned: int  # what the same trials would have cost had none been pruned (a
+    # shortened run counted at its own length: the ladder planned it that long)
     step_unit: str
     lr_edge: str | None  # the warning when the best trials sit at an edge of the LR range
     lr_range: str | None  # the peak-LR range searched, in words
     failures: tuple[FailureReason, ...]
     step_mismatches: tuple[str, ...]
     notes: tuple[str, ...]  # what the page must say about an empty / tiny / all-failed study
+    search: str | None = None  # "ladder" or "full" (None: a study autolr did not run)
 
 
 @dataclass(frozen=True)
@@ -126,6 +154,7 @@ class Curve:
     baseline: str | None = None
     best: bool = False
     planned: bool = False  # an LR curve computed from the spec (not recorded while training)
+    rung: int | None = None  # the ladder rung the run reached (None outside a ladder study)
 
 
 @dataclass(frozen=True)
@@ -140,6 +169,7 @@ class LearningCurves:
     curves: tuple[Curve, ...]  # every trial with reports, by trial number
     direction: str
     downsampled: bool
+    rungs: tuple[str, ...] = ()  # a ladder study's rungs in words, lowest first
 
 
 @dataclass(frozen=True)
@@ -153,6 +183,7 @@ class FamilyRow:
     median_value: float | None
     values: tuple[float, ...]  # objectives of the complete trials
     numbers: tuple[int, ...]
+    shortened: int = 0  # runs that ended at a lower rung of the ladder
 
 
 @dataclass(frozen=True)
@@ -195,6 +226,7 @@ class Bar:
     outcome: str
     start_s: float  # seconds since the first trial started
     duration_s: float
+    rung: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +247,7 @@ class ReportData:
     history: History
     importance: Importance
     timeline: Timeline
+    ladder: LadderInfo | None = None  # a study searched with a planned fidelity ladder
 
 
 # --- reading trials --------------------------------------------------------------------------
@@ -222,16 +255,19 @@ def get_report_data(study: optuna.Study) -> ReportData:
     """Every record of the report, reading the study's trials once."""
     trials = _trials(study)
     direction = _direction(study)
+    settings = settings_of(study.user_attrs)
+    ladder = planned_ladder(settings)
     return ReportData(
         summary=summarize(study.study_name, direction, study.user_attrs, trials),
         families=family_order(trials),
         lr_curves=lr_curves(direction, trials),
-        learning_curves=learning_curves(direction, trials),
+        learning_curves=learning_curves(direction, trials, ladder),
         leaderboard=leaderboard(direction, trials),
         top_trials=top_trials(direction, trials),
         history=history(direction, trials),
         importance=get_importance(study, trials),
-        timeline=timeline(trials),
+        timeline=timeline(trials, ladder),
+        ladder=ladder_info(settings, direction, trials),
     )
 
 
@@ -244,7 +280,8 @@ def get_lr_curves(study: optuna.Study, top: int = TOP_CURVES) -> LrCurves:
 
 
 def get_learning_curves(study: optuna.Study) -> LearningCurves:
-    return learning_curves(_direction(study), _trials(study))
+    ladder = planned_ladder(settings_of(study.user_attrs))
+    return learning_curves(_direction(study), _trials(study), ladder)
 
 
 def get_leaderboard(study: optuna.Study) -> Leaderboard:
@@ -260,7 +297,12 @@ def get_history(study: optuna.Study) -> History:
 
 
 def get_timeline(study: optuna.Study) -> Timeline:
-    return timeline(_trials(study))
+    return timeline(_trials(study), planned_ladder(settings_of(study.user_attrs)))
+
+
+def get_ladder(study: optuna.Study) -> LadderInfo | None:
+    """The fidelity ladder of a study (None for a full search, or a ladder not planned yet)."""
+    return ladder_info(settings_of(study.user_attrs), _direction(study), _trials(study))
 
 
 def _trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -277,28 +319,6 @@ def _direction(study: optuna.Study) -> str:
     return "maximize" if directions[0] == optuna.study.StudyDirection.MAXIMIZE else "minimize"
 
 
-def outcome(trial: FrozenTrial) -> str:
-    """How ``trial`` ended: complete, pruned, diverged, failed, running or waiting."""
-    state = trial.state
-    if state == TrialState.COMPLETE:
-        return "complete"
-    if state == TrialState.PRUNED:
-        return "diverged" if trial.user_attrs.get("reason") == "diverged" else "pruned"
-    if state == TrialState.FAIL:
-        return "failed"
-    if state == TrialState.RUNNING:
-        return "running"
-    return "waiting"
-
-
-def family_of(trial: FrozenTrial) -> str:
-    name = trial.params.get(FAMILY_PARAM)
-    if name is None:
-        spec = trial.user_attrs.get("spec")
-        name = spec.get("family") if isinstance(spec, Mapping) else None
-    return str(name) if name is not None else UNKNOWN_FAMILY
-
-
 def family_order(trials: Iterable[FrozenTrial]) -> tuple[str, ...]:
     """The families that appear among ``trials``: registered ones in catalogue order, then the
     others alphabetically."""
@@ -307,21 +327,9 @@ def family_order(trials: Iterable[FrozenTrial]) -> tuple[str, ...]:
     return (*known, *sorted(present - set(known)))
 
 
-def _value(trial: FrozenTrial) -> float | None:
-    """The objective of a complete trial with a finite value."""
-    if trial.state != TrialState.COMPLETE or trial.value is None:
-        return None
-    value = float(trial.value)
-    return value if math.isfinite(value) else None
-
-
 def _last_report(trial: FrozenTrial) -> float | None:
     finite = [(s, v) for s, v in trial.intermediate_values.items() if _finite(v)]
     return float(max(finite)[1]) if finite else None
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _int(value: Any) -> int | None:
@@ -332,13 +340,6 @@ def _int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
-
-
-def _ranked(direction: str, trials: Iterable[FrozenTrial]) -> list[tuple[float, FrozenTrial]]:
-    """Complete trials with finite values, best first (ties: lower number first)."""
-    sign = -1.0 if direction == "maximize" else 1.0
-    scored = [(v, t) for t in trials if (v := _value(t)) is not None]
-    return sorted(scored, key=lambda vt: (sign * vt[0], vt[1].number))
 
 
 def _spec(trial: FrozenTrial) -> ScheduleSpec | None:
@@ -398,10 +399,10 @@ def summarize(
     """The summary of a study from its name, direction, user attributes and trials."""
     counts = count_outcomes(trials)
     ranked = _ranked(direction, trials)
-    best = winner(ranked[0][1]) if ranked else None
-    settings = user_attrs.get(SETTINGS_ATTR)
-    settings = settings if isinstance(settings, Mapping) else {}
-    spent, unpruned = step_costs(trials)
+    best = winner(ranked[0][1], trials) if ranked else None
+    settings = settings_of(user_attrs)
+    ladder = planned_ladder(settings)
+    spent, unpruned = step_costs(trials, ladder.total_steps if ladder is not None else None)
     failures = failure_reasons(trials)
     return Summary(
         study_name=str(study_name),
@@ -418,20 +419,37 @@ def summarize(
         step_mismatches=tuple(dict.fromkeys(
             str(m) for t in trials if (m := t.user_attrs.get("step_mismatch"))
         )),
-        notes=study_notes(counts, failures),
+        notes=study_notes(counts, failures, settings),
+        search=search_of(settings),
     )
 
 
-def study_notes(counts: Counts, failures: Sequence[FailureReason]) -> tuple[str, ...]:
-    """What the page says when there is little or nothing to show."""
-    if counts.total == 0:
-        return ("This study has no trials yet. Run `autolr tune` on it, then make the report "
-                "again.",)
+def study_notes(
+    counts: Counts, failures: Sequence[FailureReason], settings: Mapping[str, Any] | None = None
+) -> tuple[str, ...]:
+    """What the page says when there is little or nothing to show, and how the search went when
+    it could not use the fidelity ladder."""
+    settings = settings or {}
     notes = []
+    fallback = settings.get("ladder_fallback")
+    if fallback:
+        notes.append(f"{fallback} The study ran the full search instead (every run at full "
+                     "length).")
+    elif search_of(settings) == "ladder" and planned_ladder(settings) is None and counts.total:
+        notes.append("The fidelity ladder is not planned yet: its rungs are placed where the "
+                     "script reports, once the first full run completes.")
+    if counts.total == 0:
+        return (*notes, "This study has no trials yet. Run `autolr tune` on it, then make the "
+                "report again.")
     if counts.complete == 0:
-        ended = counts.failed + counts.pruned + counts.diverged
+        ended = counts.failed + counts.pruned + counts.diverged + counts.shortened
         if counts.failed and counts.failed == counts.total:
             text = f"All {counts.total} trials failed, so there is no best schedule."
+        elif counts.shortened:
+            text = (f"No full-fidelity run has completed yet, so there is no best schedule: the "
+                    f"{counts.shortened} shortened run{'s' if counts.shortened != 1 else ''} of "
+                    "the fidelity ladder ran compressed schedules, and only a full-length run "
+                    "can win.")
         elif ended:
             text = f"None of the {counts.total} trials completed, so there is no best schedule."
         else:
@@ -449,13 +467,15 @@ def study_notes(counts: Counts, failures: Sequence[FailureReason]) -> tuple[str,
     return tuple(notes)
 
 
-def winner(trial: FrozenTrial) -> Winner:
-    """The winning trial's schedule in words."""
+def winner(trial: FrozenTrial, trials: Sequence[FrozenTrial] = ()) -> Winner:
+    """The winning trial's schedule in words (``trials``: the study's, for the ladder runs the
+    winner repeats)."""
     value = _value(trial)
     assert value is not None
     family = family_of(trial)
     attrs = trial.user_attrs
     spec = _spec(trial)
+    chain = lineage(trial, trials)
     base_lr = attrs.get("base_lr") if _finite(attrs.get("base_lr")) else None
     baseline = attrs.get("baseline")
     seed = _int(attrs.get("seed"))
@@ -473,7 +493,7 @@ def winner(trial: FrozenTrial) -> Winner:
             params=tuple((str(k), _fmt(v)) for k, v in params.items()),
             peak_lr=peak, base_lr=base_lr, warmup_steps=_int(raw.get("warmup_steps")),
             total_steps=_int(raw.get("total_steps")), step_unit=str(raw.get("step_unit", "step")),
-            seed=seed, baseline=str(baseline) if baseline is not None else None,
+            seed=seed, baseline=str(baseline) if baseline is not None else None, lineage=chain,
         )
     info = get_family(spec.family)
     return Winner(
@@ -484,7 +504,7 @@ def winner(trial: FrozenTrial) -> Winner:
         params=tuple((k, _fmt(v)) for k, v in spec.params.items()),
         peak_lr=spec.lr, base_lr=base_lr, warmup_steps=spec.warmup_steps,
         total_steps=spec.total_steps, step_unit=spec.step_unit, seed=seed,
-        baseline=str(baseline) if baseline is not None else None,
+        baseline=str(baseline) if baseline is not None else None, lineage=chain,
     )
 
 
@@ -528,16 +548,27 @@ def baseline_results(trials: Iterable[FrozenTrial]) -> tuple[BaselineResult, ...
     return tuple(found.values())
 
 
-def step_costs(trials: Iterable[FrozenTrial]) -> tuple[int, int]:
-    """Scheduler steps taken by all trials, and what they would have taken unpruned (a pruned
-    or diverged trial counted at its spec's ``total_steps``)."""
+def step_costs(
+    trials: Iterable[FrozenTrial], total_steps: int | None = None
+) -> tuple[int, int]:
+    """Scheduler steps taken by all trials, and what they would have taken unpruned: a pruned
+    or diverged trial counted at its planned length (its spec's ``total_steps``; on a ladder of
+    full runs of ``total_steps``, its rung's share of them). A shortened run was not pruned: it
+    ran the length the ladder planned for it, and counts as it ran."""
     spent = unpruned = 0
     for trial in trials:
         steps = _int(trial.user_attrs.get("steps"))
         steps = steps if steps is not None and steps >= 0 else 0
         spent += steps
         total = _int(_spec_number(trial, "total_steps"))
-        if trial.state == TrialState.PRUNED and total is not None and total > steps:
+        if total_steps is not None and "fidelity" in trial.user_attrs:
+            total = planned_steps(trial, total_steps)
+        if (
+            trial.state == TrialState.PRUNED
+            and trial.user_attrs.get("reason") != SHORTENED
+            and total is not None
+            and total > steps
+        ):
             unpruned += total
         else:
             unpruned += steps
@@ -673,9 +704,12 @@ def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURV
 
 
 # --- learning curves ---------------------------------------------------------------------------
-def learning_curves(direction: str, trials: Sequence[FrozenTrial]) -> LearningCurves:
+def learning_curves(
+    direction: str, trials: Sequence[FrozenTrial], ladder: Ladder | None = None
+) -> LearningCurves:
     """Every trial's reported values against step, thinned so that all curves together stay
-    within a budget of points (first and last report always kept)."""
+    within a budget of points (first and last report always kept); on a ``ladder``, each with
+    the rung it reached."""
     ranked = _ranked(direction, trials)
     best = ranked[0][1].number if ranked else None
     series = []
@@ -701,8 +735,10 @@ def learning_curves(direction: str, trials: Sequence[FrozenTrial]) -> LearningCu
             steps=tuple(points[i][0] for i in keep), values=tuple(points[i][1] for i in keep),
             baseline=str(baseline) if baseline is not None else None,
             best=trial.number == best,
+            rung=rung_of(trial, ladder) if ladder is not None else None,
         ))
-    return LearningCurves(tuple(curves), direction, downsampled)
+    rungs = tuple(rung_label(ladder, k) for k in range(ladder.top + 1)) if ladder else ()
+    return LearningCurves(tuple(curves), direction, downsampled, rungs)
 
 
 # --- families and trials -------------------------------------------------------------------------
@@ -727,6 +763,7 @@ def leaderboard(direction: str, trials: Sequence[FrozenTrial]) -> Leaderboard:
             median_value=float(statistics.median(values)) if values else None,
             values=values,
             numbers=tuple(n for n, _ in scored),
+            shortened=ends["shortened"],
         ))
     sign = -1.0 if direction == "maximize" else 1.0
     rows.sort(key=lambda r: (r.best_value is None,
@@ -783,9 +820,12 @@ def get_importance(
     trials = _trials(study) if trials is None else trials
     complete = sum(_value(t) is not None for t in trials)
     if complete < MIN_IMPORTANCE_TRIALS:
+        shortened = sum(outcome(t) == "shortened" for t in trials)
         return Importance((), (
             f"Parameter importance needs at least {MIN_IMPORTANCE_TRIALS} complete trials; "
             f"this study has {complete}."
+            + (f" (Its {shortened} shortened runs do not count: their values are on another "
+               "scale.)" if shortened else "")
         ))
     try:
         from optuna.importance import get_param_importances
@@ -804,9 +844,9 @@ def get_importance(
     return Importance(params, None)
 
 
-def timeline(trials: Sequence[FrozenTrial]) -> Timeline:
-    """When each trial ran, and on which worker; a trial still running ends at the latest time
-    the study knows."""
+def timeline(trials: Sequence[FrozenTrial], ladder: Ladder | None = None) -> Timeline:
+    """When each trial ran, and on which worker (and on a ``ladder``, at which rung); a trial
+    still running ends at the latest time the study knows."""
     started = [t for t in trials if t.datetime_start is not None]
     if not started:
         return Timeline((), (), None)
@@ -823,11 +863,13 @@ def timeline(trials: Sequence[FrozenTrial]) -> Timeline:
             number=trial.number, worker=worker, family=family_of(trial), outcome=outcome(trial),
             start_s=(trial.datetime_start - origin).total_seconds(),  # type: ignore[operator]
             duration_s=max(0.0, (end - trial.datetime_start).total_seconds()),  # type: ignore[operator]
+            rung=rung_of(trial, ladder) if ladder is not None else None,
         ))
     bars.sort(key=lambda b: b.number)
     return Timeline(tuple(bars), tuple(workers), origin.isoformat(timespec="seconds"))
 
 
+# --- the fidelity ladder -------------------------------------------------------------------------
 __all__ = [
     "Bar",
     "BaselineResult",
@@ -837,9 +879,13 @@ __all__ = [
     "FamilyRow",
     "History",
     "Importance",
+    "LadderInfo",
+    "LadderRun",
+    "LadderRung",
     "Leaderboard",
     "LearningCurves",
     "LrCurves",
+    "Promotion",
     "ReportData",
     "Summary",
     "Timeline",
@@ -847,6 +893,7 @@ __all__ = [
     "Winner",
     "get_history",
     "get_importance",
+    "get_ladder",
     "get_leaderboard",
     "get_learning_curves",
     "get_lr_curves",

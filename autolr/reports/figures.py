@@ -17,6 +17,8 @@ from autolr.reports.data import (
     Curve,
     History,
     Importance,
+    LadderInfo,
+    LadderRun,
     Leaderboard,
     LearningCurves,
     LrCurves,
@@ -32,6 +34,7 @@ PALETTE = (
 )
 OUTCOME_COLORS = {
     "complete": "#2ca02c",
+    "shortened": "#80cbc4",
     "pruned": "#9e9e9e",
     "diverged": "#ff7f0e",
     "failed": "#d62728",
@@ -39,6 +42,8 @@ OUTCOME_COLORS = {
     "waiting": "#bdbdbd",
 }
 BASELINE_DASH = ("dash", "dot", "dashdot", "longdash")
+RUNG_SYMBOLS = ("circle-open", "square-open", "diamond-open", "triangle-up-open", "pentagon-open",
+                "hexagon-open")
 HEIGHT = 440
 LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.2, "yanchor": "top"}
 MAX_IMPORTANCES = 15
@@ -175,34 +180,73 @@ def _joined(curves: Sequence[Curve]) -> tuple[list, list, list]:
     return xs, ys, ids
 
 
+def _rung_name(info: LearningCurves, rung: int | None) -> str:
+    if rung is None:
+        return ""
+    return info.rungs[rung] if 0 <= rung < len(info.rungs) else f"rung {rung}"
+
+
 def learning_curves_figure(info: LearningCurves, families: Sequence[str]) -> go.Figure:
     """Every trial's reported value against step, coloured by family; pruned and diverged
-    trials faded, with a mark where they stopped; the best trial in black on top."""
+    trials faded, with a mark where they stopped; shortened runs of the fidelity ladder
+    dotted, with a mark (one symbol per rung) at their last report; the best trial in black on
+    top."""
     colors = family_colors(families)
     fig = go.Figure()
     hover = "trial #%{customdata}<br>step %{x}<br>value %{y:.4g}<extra>%{fullData.name}</extra>"
+    short_hover = ("trial #%{customdata}, shortened<br>step %{x}<br>value %{y:.4g}"
+                   "<extra>%{fullData.name}</extra>")
     stopped = [c for c in info.curves if c.outcome in ("pruned", "diverged")]
+    shortened = [c for c in info.curves if c.outcome == "shortened"]
     opacity = _crowd_opacity(len(info.curves))
     for family in families:
         mine = [c for c in info.curves if c.family == family]
-        done = [c for c in mine if c.outcome not in ("pruned", "diverged")]
+        done = [c for c in mine if c.outcome not in ("pruned", "diverged", "shortened")]
         cut = [c for c in mine if c.outcome in ("pruned", "diverged")]
+        short = [c for c in mine if c.outcome == "shortened"]
         color = colors[family]
         if mine:  # a legend entry at full strength; the faint lines themselves stay out of it
             fig.add_trace(go.Scatter(
                 x=[None], y=[None], mode="lines", name=text(family), legendgroup=text(family),
                 line={"color": color, "width": 2.5}, hoverinfo="skip",
             ))
-        for group, faded in ((done, False), (cut, True)):
+        for group, style in ((done, "done"), (cut, "cut"), (short, "short")):
             if not group:
                 continue
             xs, ys, ids = _joined(group)
+            line = {"color": color, "width": {"done": 1.6, "cut": 1.0, "short": 1.2}[style]}
+            if style == "short":
+                line["dash"] = "dot"
             fig.add_trace(go.Scatter(
                 x=xs, y=ys, customdata=ids, mode="lines", connectgaps=False,
-                name=text(family), legendgroup=text(family), showlegend=False,
-                line={"color": color, "width": 1 if faded else 1.6},
-                opacity=opacity * 0.4 if faded else opacity, hovertemplate=hover,
+                name=text(family), legendgroup=text(family), showlegend=False, line=line,
+                opacity={"done": opacity, "cut": opacity * 0.4, "short": opacity * 0.7}[style],
+                hovertemplate=short_hover if style == "short" else hover,
             ))
+    for rung in [*sorted({c.rung for c in shortened if c.rung is not None}), None]:
+        ends = [c for c in shortened if c.rung == rung]
+        if not ends:
+            continue
+        where = _rung_name(info, rung) or "a lower rung"
+        symbol = RUNG_SYMBOLS[(rung or 0) % len(RUNG_SYMBOLS)]
+        fig.add_trace(go.Scatter(  # the legend entry, in a neutral colour
+            x=[None], y=[None], mode="markers", name=text(f"shortened: ended at {where}"),
+            legendgroup=f"rung-{rung}", hoverinfo="skip",
+            marker={"symbol": symbol, "size": 8, "color": "#52606d",
+                    "line": {"width": 1.5, "color": "#52606d"}},
+        ))
+        fig.add_trace(go.Scatter(
+            x=[c.steps[-1] for c in ends], y=[c.values[-1] for c in ends],
+            customdata=[c.number for c in ends], mode="markers", showlegend=False,
+            name=text(f"shortened: ended at {where}"), legendgroup=f"rung-{rung}",
+            marker={"symbol": symbol,
+                    "size": 8 if len(ends) <= 100 else 6,
+                    "color": [colors.get(c.family, "#555") for c in ends],
+                    "line": {"width": 1.5, "color": [colors.get(c.family, "#555") for c in ends]}},
+            opacity=0.8 if len(ends) <= 100 else 0.45,
+            hovertemplate=(f"trial #%{{customdata}} ended at {text(where)}"
+                           "<br>step %{x}<br>value %{y:.4g}<extra></extra>"),
+        ))
     for kind, symbol in (("pruned", "x-thin-open"), ("diverged", "star-triangle-up-open")):
         ends = [c for c in stopped if c.outcome == kind]
         if not ends:
@@ -323,8 +367,9 @@ def timeline_figure(info: Timeline) -> go.Figure:
             y=[text(b.worker) for b in bars], orientation="h", name=kind,
             marker={"color": color,
                     "line": {"color": "white", "width": 0.5 if len(info.bars) <= 200 else 0}},
-            customdata=[[b.number, text(b.family), b.duration_s] for b in bars],
-            hovertemplate=("trial #%{customdata[0]} (%{customdata[1]})<br>"
+            customdata=[[b.number, text(b.family), b.duration_s,
+                         "" if b.rung is None else f", rung {b.rung}"] for b in bars],
+            hovertemplate=("trial #%{customdata[0]} (%{customdata[1]}%{customdata[3]})<br>"
                            "%{customdata[2]:.1f} s on %{y}<extra>" + kind + "</extra>"),
         ))
     rows = len(info.workers)
@@ -337,11 +382,121 @@ def timeline_figure(info: Timeline) -> go.Figure:
     return fig
 
 
+# --- the fidelity ladder -------------------------------------------------------------------------
+LADDER_SYMBOLS = {"complete": "circle", "shortened": "circle-open", "pruned": "x-thin-open"}
+
+
+def _jitter(number: int) -> float:
+    """A fixed sideways offset per run, so that runs at one rung do not hide each other."""
+    return ((number * 0.6180339887) % 1.0 - 0.5) * 0.36
+
+
+def ladder_figure(info: LadderInfo, families: Sequence[str]) -> go.Figure:
+    """Every finished run at its rung (x: the rung, y: its value there), and every promotion as
+    a thin line from the source run's value to the promoted run's value one rung up, coloured
+    by family; the winner starred."""
+    colors = family_colors(families)
+    fig = go.Figure()
+    by_number = {r.number: r for r in info.runs}
+    x_of = {r.number: r.rung + _jitter(r.number) for r in info.runs}
+    crowd = len(info.runs)
+    for family in families:
+        xs: list = []
+        ys: list = []
+        for p in info.promotions:
+            if p.family != family or p.source_value is None or p.target_value is None:
+                continue
+            if p.source not in x_of or p.target not in x_of:
+                continue
+            xs += [x_of[p.source], x_of[p.target], None]
+            ys += [p.source_value, p.target_value, None]
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines", name=text(family), legendgroup=text(family),
+                showlegend=False, hoverinfo="skip", connectgaps=False,
+                line={"color": colors.get(family, "#555"), "width": 1},
+                opacity=0.55 if len(info.promotions) <= 200 else 0.3,
+            ))
+    promoted_to: dict[int, int] = {p.source: p.target for p in info.promotions}
+    for family in families:
+        mine = [r for r in info.runs if r.family == family and r.value is not None]
+        if not mine:
+            continue
+        fig.add_trace(go.Scatter(  # the legend entry: the family's colour, one plain symbol
+            x=[None], y=[None], mode="markers", name=text(family), legendgroup=text(family),
+            marker={"color": colors.get(family, "#555"), "symbol": "circle", "size": 9},
+            hoverinfo="skip",
+        ))
+        fig.add_trace(go.Scatter(
+            x=[x_of[r.number] for r in mine], y=[r.value for r in mine], mode="markers",
+            name=text(family), legendgroup=text(family), showlegend=False,
+            marker={"color": colors.get(family, "#555"),
+                    "symbol": [_ladder_symbol(r) for r in mine],
+                    "size": 8 if crowd <= 300 else 5,
+                    "line": {"width": 1.5, "color": colors.get(family, "#555")}},
+            opacity=0.85 if crowd <= 300 else 0.5,
+            customdata=[[r.number, _run_words(r, by_number, promoted_to)] for r in mine],
+            hovertemplate=("trial #%{customdata[0]}<br>value %{y:.4g}<br>%{customdata[1]}"
+                           "<extra>%{fullData.name}</extra>"),
+        ))
+    shown = {_ladder_symbol(r) for r in info.runs if r.value is not None}
+    for symbol, words in (("circle", "full run"), ("circle-open", "shortened run"),
+                          ("diamond", "baseline"), ("x-thin-open", "pruned run")):
+        if symbol in shown:  # what the symbols mean, in grey
+            fig.add_trace(go.Scatter(
+                x=[None], y=[None], mode="markers", name=words, legendgroup="symbols",
+                marker={"symbol": symbol, "size": 9, "color": "#9aa5b1",
+                        "line": {"width": 1.5, "color": "#9aa5b1"}},
+                hoverinfo="skip",
+            ))
+    best = by_number.get(info.winner) if info.winner is not None else None
+    if best is not None and best.value is not None:
+        fig.add_trace(go.Scatter(
+            x=[x_of[best.number]], y=[best.value], mode="markers",
+            name=text(f"winner: #{best.number} {best.family}"),
+            marker={"symbol": "star", "size": 15, "color": "#111",
+                    "line": {"width": 1, "color": "white"}},
+            hovertemplate=f"winner: trial #{best.number}<br>value %{{y:.4g}}<extra></extra>",
+        ))
+    top = len(info.rungs) - 1
+    ticks = [
+        f"rung {r.rung}<br>{'full runs' if r.rung == top else f'{r.fidelity:.3g} of the run'}"
+        f" · {r.steps:,} steps"
+        for r in info.rungs
+    ]
+    better = "lower" if info.direction == "minimize" else "higher"
+    fig = _layout(fig, x="rung", y=f"value at the rung ({better} is better)", height=500)
+    fig.update_xaxes(tickvals=list(range(len(info.rungs))), ticktext=ticks,
+                     range=[-0.5, top + 0.5], showgrid=False)
+    fig.update_layout(legend=LEGEND_BELOW)
+    _maybe_log(fig, [r.value for r in info.runs if r.value is not None])
+    return fig
+
+
+def _ladder_symbol(run: LadderRun) -> str:
+    if run.baseline is not None:
+        return "diamond"
+    return LADDER_SYMBOLS.get(run.outcome, "circle-open")
+
+
+def _run_words(run: LadderRun, runs: dict[int, LadderRun], promoted_to: dict[int, int]) -> str:
+    """A run's place on the ladder, for its hover label (escaped for plotly)."""
+    words = [f"rung {run.rung}, {run.outcome}"]
+    if run.baseline is not None:
+        words.append(f"the {run.baseline} baseline")
+    if run.promoted_from is not None:
+        words.append(f"repeats #{run.promoted_from}")
+    if run.number in promoted_to:
+        words.append(f"promoted to #{promoted_to[run.number]}")
+    return text(" · ".join(words))
+
+
 __all__ = [
     "CONFIG",
     "family_colors",
     "history_figure",
     "importance_figure",
+    "ladder_figure",
     "leaderboard_figure",
     "learning_curves_figure",
     "lr_top_figure",

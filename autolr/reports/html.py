@@ -19,6 +19,7 @@ from autolr.reports.data import (
     BaselineResult,
     Counts,
     FailureReason,
+    LadderInfo,
     Leaderboard,
     ReportData,
     Summary,
@@ -67,6 +68,8 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
 
     fams = data.families
     summary = data.summary
+    ladder = data.ladder
+    full = "full-fidelity " if ladder is not None else ""
     plots: dict[str, Plot] = {}
 
     def add(key: str, title: str, caption: str, draw: Callable[[], object] | None,
@@ -76,8 +79,8 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
 
     lr = data.lr_curves
     add("lr-top", "LR of the best trials",
-        "The learning rate in effect at each scheduler step for the best complete trials; "
-        "the winner is the thickest line.",
+        f"The learning rate in effect at each scheduler step for the best complete {full}"
+        "trials; the winner is the thickest line.",
         (lambda: f.lr_top_figure(lr, fams)) if lr.top else None,
         "No complete trial recorded a learning-rate curve.")
     versus_note = "There is no winner to compare yet."
@@ -95,17 +98,21 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
         "The value each trial reported against its step, coloured by family. Pruned trials "
         "are faded, with a × where they were stopped (☆ where the divergence guard stopped "
         "them); the best trial is black." + (
+            " Shortened runs of the fidelity ladder are dotted, with a mark at their last "
+            "report, one symbol per rung; their values come from compressed schedules and are "
+            "not comparable with the full runs'." if curves.rungs else "") + (
             " Long curves are thinned for drawing." if curves.downsampled else ""),
         (lambda: f.learning_curves_figure(curves, fams)) if curves.curves else None,
         "No trial reported a value yet.")
     board = data.leaderboard
     add("families", "Objective by family",
-        "Every complete trial's objective, per family, best family first.",
+        f"Every complete {full}trial's objective, per family, best family first.",
         (lambda: f.leaderboard_figure(board, fams)) if any(r.values for r in board.rows)
         else None, "No trial completed, so there is nothing to compare.")
     hist = data.history
     add("history", "Optimization history",
-        "Each complete trial's objective in the order the trials ran, and the best so far.",
+        f"Each complete {full}trial's objective in the order the trials ran, and the best so "
+        "far.",
         (lambda: f.history_figure(hist, fams)) if hist.numbers else None,
         "No trial completed yet.")
     imp = data.importance
@@ -121,6 +128,15 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
         "When each trial ran and on which worker, coloured by how it ended.",
         (lambda: f.timeline_figure(line)) if line.bars else None,
         "No trial has started yet.")
+    if ladder is not None:
+        add("ladder", "Runs by rung",
+            "Every finished run at its rung and its value there; each promotion is a thin line "
+            "from a run to its repeat one rung up (same parameters, run again from the start). "
+            "Filled circles are full runs, open circles shortened ones, diamonds the baselines; "
+            "the star is the winner. Runs that diverged or failed have no value and no mark.",
+            (lambda: f.ladder_figure(ladder, fams))
+            if any(r.value is not None for r in ladder.runs) else None,
+            "No run has a value at any rung yet.")
     if summary.counts.total == 0:
         for key, plot in plots.items():
             plots[key] = Plot(plot.id, plot.title, plot.caption, None,
@@ -152,14 +168,17 @@ def render_page(
     body = "\n".join([
         _header(s, generated, version),
         '<main class="wrap">',
-        _nav(),
-        _summary_section(s),
+        _nav(data.ladder is not None),
+        _summary_section(s, data.ladder),
         _section("schedules", "Learning-rate schedules",
                  _grid(plots["lr-top"], plots["lr-versus"])),
         _section("curves", "Learning curves", _plot(plots["learning"])),
         _section("families", "Family leaderboard",
                  _plot(plots["families"]) + _family_table(data.leaderboard)),
-        _section("trials", "Best trials", _top_table(data.top_trials, s.direction)),
+        _section("trials", "Best trials",
+                 _top_table(data.top_trials, s.direction, data.ladder is not None)),
+        *([_section("ladder", "Fidelity ladder", _ladder(data.ladder, plots["ladder"]))]
+          if data.ladder is not None else []),
         _section("search", "The search",
                  _plot(plots["history"]) + _grid(plots["importance"], plots["timeline"])),
         "</main>",
@@ -201,9 +220,10 @@ def _header(s: Summary, generated: str, version: str) -> str:
     )
 
 
-def _nav() -> str:
+def _nav(ladder: bool = False) -> str:
     links = [("summary", "Summary"), ("schedules", "LR schedules"), ("curves", "Learning curves"),
-             ("families", "Families"), ("trials", "Best trials"), ("search", "The search")]
+             ("families", "Families"), ("trials", "Best trials"),
+             *([("ladder", "Fidelity ladder")] if ladder else []), ("search", "The search")]
     return '<nav class="toc">' + "".join(
         f'<a href="#{key}">{label}</a>' for key, label in links
     ) + "</nav>"
@@ -227,7 +247,7 @@ def _grid(*plots: Plot) -> str:
 
 
 # --- summary -----------------------------------------------------------------------------------
-def _summary_section(s: Summary) -> str:
+def _summary_section(s: Summary, ladder: LadderInfo | None = None) -> str:
     parts = []
     for note in s.notes:
         parts.append(f'<div class="alert info">{e(note)}</div>')
@@ -240,7 +260,7 @@ def _summary_section(s: Summary) -> str:
         parts.append(f'<div class="alert warn">…and {len(s.step_mismatches) - 3} other step '
                      "count warnings.</div>")
     if s.counts.total:
-        parts.append(_cards(s))
+        parts.append(_cards(s, ladder))
     if s.best is not None:
         parts.append(_winner(s.best, s))
     if s.baselines:
@@ -255,26 +275,38 @@ def _card(label: str, value: str, detail: str) -> str:
             f'<div class="value">{value}</div><div class="detail">{detail}</div></div>')
 
 
-def _cards(s: Summary) -> str:
+def _cards(s: Summary, ladder: LadderInfo | None = None) -> str:
     c: Counts = s.counts
     cards = []
     if s.best is not None:
+        run = "full-fidelity trial" if ladder is not None else "trial"
         cards.append(_card("Best value", e(num(s.best.value)),
-                           f"trial #{s.best.number} · {e(s.direction)}"))
+                           f"{run} #{s.best.number} · {e(s.direction)}"))
         lr = f"peak LR {num(s.best.peak_lr, 4)}" if s.best.peak_lr is not None else ""
         cards.append(_card("Winning family", e(s.best.family), e(lr)))
     else:
         cards.append(_card("Best value", "—", "no complete trial"))
     pills = " ".join(
         f'<span class="pill {kind}">{count(n)} {kind}</span>'
-        for kind, n in (("complete", c.complete), ("pruned", c.pruned),
-                        ("diverged", c.diverged), ("failed", c.failed),
+        for kind, n in (("complete", c.complete), ("shortened", c.shortened),
+                        ("pruned", c.pruned), ("diverged", c.diverged), ("failed", c.failed),
                         ("running", c.running), ("waiting", c.waiting))
         if n or kind in ("complete", "pruned", "diverged", "failed")
+        or (kind == "shortened" and s.search == "ladder")
     )
     cards.append(_card("Trials", count(c.total), pills))
     unit = {"batch": "batch steps", "epoch": "epochs"}.get(s.step_unit, "scheduler steps")
-    if s.steps_unpruned:
+    if ladder is not None:
+        budget = f" of a budget of {count(ladder.budget_runs)}" if ladder.budget_runs else ""
+        detail = f"full runs{budget} ({count(ladder.steps_used)} scheduler steps)"
+        if ladder.full_search_steps:
+            share = ladder.steps_used / ladder.full_search_steps
+            detail += (f"; a full search of the same {count(ladder.configurations)} "
+                       f"configurations: {ladder.full_search_runs:.1f} full runs, the ladder "
+                       f"used <strong>{share:.0%}</strong>")
+        cards.append(_card("Compute spent", f"{ladder.runs_used:.1f}",
+                           f'{detail} · <a href="#ladder">the ladder</a>'))
+    elif s.steps_unpruned:
         saved = 1 - s.steps_spent / s.steps_unpruned
         detail = (f"of {count(s.steps_unpruned)} {unit} unpruned: pruning saved "
                   f"<strong>{saved:.0%}</strong>")
@@ -295,6 +327,9 @@ def _winner(w: Winner, s: Summary) -> str:
         facts.append(("total steps", f"{count(w.total_steps)} ({w.step_unit})"))
     if w.seed is not None:
         facts.append(("seed", str(w.seed)))
+    if w.lineage:
+        steps = [f"#{n} at rung {r} ({num(v, 4)})" for n, r, v in w.lineage]
+        facts.append(("climbed the ladder", " → ".join([*steps, f"#{w.number} in full"])))
     if s.lr_range:
         facts.append(("LR range searched", s.lr_range))
     fact_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
@@ -366,24 +401,92 @@ def _failures(failures: Sequence[FailureReason]) -> str:
 def _family_table(board: Leaderboard) -> str:
     if not board.rows:
         return ""
+    short = any(r.shortened for r in board.rows)
     rows = "".join(
         f"<tr><td><strong>{e(r.family)}</strong></td>"
         f'<td class="num">{e(num(r.best_value))}</td>'
         f'<td class="num">{"#" + str(r.best_number) if r.best_number is not None else "—"}</td>'
         f'<td class="num">{e(num(r.median_value))}</td>'
-        f'<td class="num">{r.complete}</td><td class="num">{r.pruned}</td>'
-        f'<td class="num">{r.failed}</td></tr>'
+        f'<td class="num">{r.complete}</td>'
+        + (f'<td class="num">{r.shortened}</td>' if short else "")
+        + f'<td class="num">{r.pruned}</td><td class="num">{r.failed}</td></tr>'
         for r in board.rows
     )
+    caption = ('<p class="caption">Best and median are over the complete full-fidelity trials; '
+               "shortened runs are counted, not ranked.</p>" if short else "")
     return (
-        '<div class="card"><table class="data"><thead><tr><th>family</th>'
+        f'<div class="card">{caption}<table class="data"><thead><tr><th>family</th>'
         '<th class="num">best</th><th class="num">trial</th><th class="num">median</th>'
-        '<th class="num">complete</th><th class="num">pruned</th><th class="num">failed</th>'
+        '<th class="num">complete</th>'
+        + ('<th class="num">shortened</th>' if short else "")
+        + '<th class="num">pruned</th><th class="num">failed</th>'
         f"</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
-def _top_table(top: Sequence[TopTrial], direction: str) -> str:
+def _ladder(info: LadderInfo, plot: Plot) -> str:
+    """The fidelity ladder: what it is, its compute, its rungs, how they were placed, and the
+    figure of every run by rung."""
+    top = len(info.rungs) - 1
+    intro = (
+        f'<p class="caption">This study searched with the fidelity ladder: {e(info.description)}.'
+        " Each new configuration starts at the lowest rung, its whole schedule compressed into "
+        f"that rung's steps; the best 1/{info.eta} of each rung are run again from the start at "
+        "the next rung, with the same parameters. Only full-fidelity runs (the top rung and "
+        "the baselines) can be the winner: a shortened run's value is a lower-fidelity number."
+        "</p>"
+    )
+    budget = f"of a budget of {count(info.budget_runs)} full runs" if info.budget_runs else (
+        "full runs")
+    cards = [
+        _card("Configurations tried", count(info.configurations),
+              f"{count(len(info.runs))} finished runs over {len(info.rungs)} rungs"),
+        _card("Compute spent", f"{info.runs_used:.1f}",
+              f"{budget} ({count(info.steps_used)} scheduler steps, {count(info.total_steps)} "
+              "a full run)"),
+    ]
+    if info.full_search_steps:
+        share = info.steps_used / info.full_search_steps
+        cards.append(_card(
+            "Against a full search", f"{share:.0%}",
+            f"of the {info.full_search_runs:.1f} full runs that training each of the "
+            f"{count(info.configurations)} configurations at full length would cost"))
+    rows = []
+    for r in info.rungs:
+        promoted = "—" if r.rung == top else count(r.promoted)
+        trial = f"#{r.best_number}" if r.best_number is not None else "—"
+        rows.append(
+            f'<tr><td class="num">{r.rung}</td><td class="num">{r.fidelity:.3g}</td>'
+            f'<td class="num">{count(r.steps)}</td><td class="num">{count(r.runs)}</td>'
+            f'<td class="num">{promoted}</td><td class="num">{e(num(r.best_value))}</td>'
+            f'<td class="num">{trial}</td></tr>'
+        )
+    table = (
+        '<table class="data"><thead><tr><th class="num">rung</th><th class="num">fidelity</th>'
+        '<th class="num">steps</th><th class="num">runs</th><th class="num">promoted</th>'
+        '<th class="num">best value</th><th class="num">trial</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<p class="small">Runs: the finished results at each rung (the baselines stand on the '
+        "top rung); promoted: those run again one rung up. Below the top the best value is a "
+        "shortened run's and cannot be compared with a full run's.</p>"
+    )
+    requested = ", ".join(f"{f:.3g}" for f in info.requested)
+    placed = ", ".join(f"{r.fidelity:.3g}" for r in info.rungs)
+    notes = "".join(f"<li>{e(n)}</li>" for n in info.notes)
+    placement = (
+        '<h3>How the rungs were placed</h3>'
+        f'<p class="small">Requested rungs {e(requested)} of the run; placed at {e(placed)}, where '
+        "the script reports (a shortened run ends at the first report at or after its rung's "
+        "steps).</p>" + (f'<ul class="notes">{notes}</ul>' if notes else
+                         '<p class="small">No rung had to move.</p>')
+    )
+    return (
+        f'<div class="card">{intro}<div class="stats">{"".join(cards)}</div>{table}'
+        f"{placement}</div>{_plot(plot)}"
+    )
+
+
+def _top_table(top: Sequence[TopTrial], direction: str, ladder: bool = False) -> str:
     if not top:
         return '<div class="card empty">No trial completed yet.</div>'
     rows = []
@@ -398,8 +501,10 @@ def _top_table(top: Sequence[TopTrial], direction: str) -> str:
             f'<td class="params">{e(params)}</td></tr>'
         )
     better = "lowest" if direction == "minimize" else "highest"
+    which = ("complete full-fidelity trials (shortened runs of the ladder are not ranked)"
+             if ladder else "complete trials")
     return (
-        f'<div class="card"><p class="caption">The complete trials with the {better} '
+        f'<div class="card"><p class="caption">The {which} with the {better} '
         "objective.</p>"
         '<table class="data"><thead><tr><th class="num">rank</th><th class="num">trial</th>'
         '<th>family</th><th class="num">value</th><th class="num">peak LR</th>'
@@ -513,6 +618,7 @@ h3 { font-size: 16px; margin: 0 0 4px; }
 .pill { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12.5px;
   background: #eef0f3; color: var(--ink); margin: 2px 2px 0 0; white-space: nowrap; }
 .pill.complete { background: #e6f4ea; color: #1e6b30; }
+.pill.shortened { background: #e0f2f1; color: #00695c; }
 .pill.pruned { background: #eef0f3; color: #52606d; }
 .pill.diverged { background: #fff1e0; color: #a15c00; }
 .pill.failed { background: #fdecea; color: #b3261e; }
@@ -547,6 +653,8 @@ table.kv th { text-align: left; font-weight: 500; color: var(--muted); padding: 
 table.kv td { padding: 4px 0; word-break: break-word; vertical-align: top; }
 .num { text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.params { color: #3e4c59; font-size: 13px; }
+ul.notes { margin: 4px 0 0; padding-left: 20px; color: var(--muted); font-size: 14px; }
+.stat a { color: var(--accent); }
 footer { color: var(--muted); font-size: 13px; padding: 24px 28px 40px; }
 @media (max-width: 700px) { .grid2 { grid-template-columns: 1fr; } .wrap { padding: 0 14px; } }
 """

@@ -172,8 +172,21 @@ class Family:
             "metric_driven": self.metric_driven,
             "builtin": self.builtin,
             "params": [p.describe() for p in self.params],
+            "shortened": self.shortened_note(),
             **({"search": self.space_note} if self.space_note else {}),
         }
+
+    def shortened_note(self) -> str:
+        """How a run shortened to a fraction f of its steps (the fidelity ladder) follows this
+        family, in words."""
+        counted = [p.name for p in self.params if p.unit == "reports"]
+        if counted:
+            names = " and ".join(counted)
+            return (f"in a run shortened to a fraction f of its steps, {names} (counted in "
+                    "reports, which such a run makes f times as many of) are scaled to "
+                    "round(f x value); the rest of the schedule is compressed with the run")
+        return "in a run shortened to a fraction f of its steps, the whole schedule is " \
+            "compressed into them (its positions are fractions of the run)"
 
 
 def _copy(value: Any) -> Any:

@@ -54,8 +54,9 @@ def make_trial(
     families: list[str] | None = None,
     extra_attrs: dict[str, Any] | None = None,
 ) -> FrozenTrial:
-    """One trial as autolr records it. ``value`` defaults to the last report for complete
-    trials; ``steps`` to ``total_steps`` (complete) or the share of reports made (pruned)."""
+    """One trial as autolr records it. ``value`` defaults to the last report for complete and
+    pruned trials (Optuna stores a pruned trial's last report as its value); ``steps`` to
+    ``total_steps`` (complete) or the share of reports made (pruned)."""
     reports = dict(reports if reports is not None else {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.2})
     family_params = dict(params or {})
     trial_params: dict[str, Any] = {"family": family, "lr_scale": lr_scale}
@@ -90,10 +91,10 @@ def make_trial(
         attrs["baseline"] = baseline
     attrs.update(extra_attrs or {})
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    if state == "complete" and value is None:
+    if state in ("complete", "pruned") and value is None and reports:
         value = reports[max(reports)]
     trial = optuna.trial.create_trial(
-        state=STATES[state], value=value if state == "complete" else None,
+        state=STATES[state], value=value if state in ("complete", "pruned") else None,
         params=trial_params,
         distributions=dists, user_attrs=attrs,
         intermediate_values=reports if state != "failed" else {},
@@ -172,3 +173,79 @@ def small_study(name: str = "small") -> optuna.Study:
         "version": 1, "families": FAMILIES, "warmup": True, "seed": 1, "lr": None,
         "lr_scale": [0.1, 10.0], "widened": 0, "baselines_enqueued": True, "base_lr": 0.1,
     })
+
+
+# --- a ladder study ------------------------------------------------------------------------------
+LADDER = {
+    "fidelities": [0.1, 0.3, 1.0], "steps": [10, 30, 100], "eta": 3,
+    "requested": [1 / 9, 1 / 3, 1.0],
+    "notes": ["rung 0.111 (11 steps) moved to 10 steps, where the script reports",
+              "rung 0.333 (33 steps) moved to 30 steps, where the script reports"],
+}
+LADDER_SETTINGS = {
+    "version": 2, "families": FAMILIES, "warmup": True, "seed": 1, "lr": None,
+    "lr_scale": [0.1, 10.0], "widened": 0, "baselines_enqueued": True, "base_lr": 0.1,
+    "search": "ladder", "ladder_request": {"fidelities": [1 / 9, 1 / 3, 1.0], "eta": 3},
+    "ladder": LADDER, "n_trials": 6, "total_steps": 100,
+}
+
+
+def rung_trial(
+    family: str, rung: int, reports: dict[int, float], *, promoted_from: int | None = None,
+    state: str | None = None, reason: str | None = None, steps: int | None = None,
+    ladder: dict[str, Any] = LADDER, **kwargs: Any,
+) -> FrozenTrial:
+    """A run of the ladder as autolr records it: at a lower rung it is PRUNED with reason
+    "shortened" and its compressed schedule's ``total_steps`` are the rung's steps; at the top
+    it is COMPLETE."""
+    top = len(ladder["steps"]) - 1
+    rung_steps = ladder["steps"][rung]
+    extra = {"fidelity": ladder["fidelities"][rung], "rung": rung, **kwargs.pop("extra_attrs", {})}
+    if promoted_from is not None:
+        extra["promoted_from"] = promoted_from
+    if state is None:
+        state = "complete" if rung == top else "pruned"
+    if reason is None and state == "pruned":
+        reason = "shortened"
+    return make_trial(
+        family, state=state, reason=reason, reports=reports, total_steps=rung_steps,
+        steps=rung_steps if steps is None else steps, extra_attrs=extra, **kwargs,
+    )
+
+
+def ladder_study(name: str = "ladder", direction: str = "minimize") -> optuna.Study:
+    """A ladder of rungs 10, 30 and 100 steps (eta 3) with known runs and promotions.
+
+    Rung 0: #2 (0.30), #3 (0.50), #4 (0.40), #5 diverged, #6 (0.45), #7 (0.70), #11 failed;
+    #12 still running. Rung 1: #8 repeats #2 (0.10, better than any full run), #9 repeats #4
+    (0.25). Rung 2: the baselines #0 (0.60) and #1 (0.35), and #10 repeating #8 (0.20, the
+    winner). Steps: 2 x 100 + 5 x 10 + 3 (diverged) + 4 (failed) + 10 (running, planned) +
+    2 x 30 + 100 = 427; 10 configurations.
+    """
+    cos1 = {"min_ratio": 0.1}
+    lin0 = {"end_ratio": 0.0}
+    return make_study([
+        make_trial("constant", baseline="constant", reports={0: 1.0, 1: 0.8, 2: 0.6},
+                   start_s=0),
+        make_trial("cosine", baseline="cosine", params={"min_ratio": 0.0},
+                   reports={0: 1.0, 1: 0.5, 2: 0.35}, start_s=10),
+        rung_trial("cosine", 0, {0: 0.30}, params=cos1, start_s=20, duration_s=1),
+        rung_trial("step", 0, {0: 0.50}, params={"every": 0.3, "gamma": 0.1}, start_s=21,
+                   duration_s=1),
+        rung_trial("linear", 0, {0: 0.40}, params=lin0, start_s=22, duration_s=1),
+        rung_trial("cosine", 0, {0: 3.0}, params={"min_ratio": 0.05}, lr_scale=8.0,
+                   reason="diverged", steps=3, start_s=23, duration_s=1),
+        rung_trial("constant", 0, {0: 0.45}, lr_scale=3.0, start_s=24, duration_s=1),
+        rung_trial("linear", 0, {0: 0.70}, params={"end_ratio": 0.1}, start_s=25, duration_s=1),
+        rung_trial("cosine", 1, {0: 0.5, 1: 0.2, 2: 0.10}, params=cos1, promoted_from=2,
+                   start_s=26, duration_s=3),
+        rung_trial("linear", 1, {0: 0.6, 1: 0.4, 2: 0.25}, params=lin0, promoted_from=4,
+                   start_s=29, duration_s=3),
+        rung_trial("cosine", 2, {0: 0.9, 1: 0.5, 2: 0.20}, params=cos1, promoted_from=8,
+                   start_s=32, duration_s=10),
+        rung_trial("step", 0, {}, params={"every": 0.2, "gamma": 0.2}, state="failed",
+                   reason="failed", steps=4, error="ValueError: bad batch", start_s=42,
+                   duration_s=1),
+        rung_trial("cosine", 0, {}, params={"min_ratio": 0.15}, state="running",
+                   extra_attrs={"steps": None}, start_s=43),
+    ], name=name, direction=direction, settings=LADDER_SETTINGS)

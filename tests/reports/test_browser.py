@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_studies import make_study, make_trial, small_study, synthetic_study
+from report_studies import ladder_study, make_study, make_trial, small_study, synthetic_study
 
 from autolr.reports import write_report
 
@@ -79,6 +79,20 @@ def test_report_draws_every_plot_without_errors(tmp_path):
     shot = tmp_path / "report.png"
     assert shot.is_file() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ladder_report_draws_in_the_browser(tmp_path):
+    """A fidelity-ladder study: the six plots of any study and the ladder's runs by rung."""
+    page = write_report(study=ladder_study(), output=tmp_path / "report.html")
+    dom = load(page, tmp_path)
+    attrs = body_attrs(dom)
+    assert js_errors(dom) == ""
+    assert "data-errors" not in attrs
+    assert attrs["data-plots"] == "7"
+    assert attrs.get("data-plots-drawn") == "7", "plotly did not finish drawing"
+    assert drawn_plots(dom) == 7
+    assert '<div class="plot-area js-plotly-plot" id="plot-ladder"' in dom
+    assert dom.count("<script") == 7 + 3
 
 
 def test_large_report_draws_in_the_browser(tmp_path):

@@ -90,6 +90,7 @@ def test_one_trial_study():
         step_mismatches=(),
         notes=("Only one trial completed: the comparisons below need more. Resume the study "
                "with more trials.",),
+        search="full",  # settings without "search": a study from before the ladder
     )
     assert got.families == ("cosine",)
     recorded = Curve(number=0, family="cosine", outcome="complete", value=0.5,
@@ -144,6 +145,7 @@ def test_all_failed_study_says_there_is_no_winner():
         step_mismatches=(),
         notes=("All 3 trials failed, so there is no best schedule. Most common failure: out of "
                "memory: torch.OutOfMemoryError: CUDA out of memory.",),
+        search="full",
     )
     assert got.families == ("step", "cosine")
     assert got.lr_curves == LrCurves((), (), "batch")
@@ -343,6 +345,7 @@ def test_lr_edge_matches_the_tuner(scales, fixed):
     study = make_study(trials, settings=settings)
     stub = SimpleNamespace(
         study=study, settings=settings, config=SimpleNamespace(direction="minimize"),
+        search=None,  # a full search: the tuner looks at every trial
         space=lambda: SearchSpace(families=tuple(FAMILIES), lr_scale=(0.1, 10.0), warmup=True,
                                   direction="minimize", lr_bounds=tuple(fixed) if fixed else None),
     )

@@ -1,0 +1,96 @@
+"""What ``autolr.tune`` hands back: the study, its winner and how the budget was spent."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autolr.errors import AutolrError
+from autolr.ladder import SHORTENED, LadderSummary, summarize
+from autolr.schedules.spec import ScheduleSpec
+from autolr.study_config import SETTINGS_ATTR
+
+
+@dataclass
+class TuneResult:
+    """What a study found. ``study`` is the Optuna study, for any Optuna tool."""
+
+    study: optuna.Study
+    lr_edge: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the ladder, or why it was not used
+
+    @property
+    def ladder(self) -> LadderSummary | None:
+        """Configurations per rung and compute spent, for a fidelity-ladder study."""
+        settings = self.study.user_attrs.get(SETTINGS_ATTR) or {}
+        direction = self.study.direction.name.lower()
+        return summarize(settings, self.study.get_trials(deepcopy=False), direction)
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        try:
+            return self.study.best_trial
+        except ValueError:
+            raise AutolrError(
+                f"No trial of study {self.study.study_name!r} has completed yet, so there is no "
+                "best schedule. Look at the failed trials' 'error' (autolr show) and run again."
+            ) from None
+
+    @property
+    def best_spec(self) -> ScheduleSpec:
+        return ScheduleSpec.from_json(self.best_trial.user_attrs["spec"])
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    def found_by(self) -> dict[str, Any]:
+        """Facts about the winning trial, written into exports."""
+        best = self.best_trial
+        return {
+            "study": self.study.study_name,
+            "trial": best.number,
+            "value": best.value,
+            "direction": self.study.direction.name.lower(),
+            "seed": best.user_attrs.get("seed"),
+            "date": _dt.date.today().isoformat(),
+        }
+
+    def export(self, path: str, format: str = "python", *, overwrite: bool = False) -> Any:
+        """Write the best schedule as standalone Python (needs only torch) or JSON."""
+        from autolr.export import export
+
+        return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite)
+
+    def write_report(self, output: str | None = None) -> Any:
+        """Write the study as one self-contained HTML page; returns its path."""
+        from autolr.reports import write_report
+
+        return write_report(study=self.study, output=output)
+
+    def counts(self) -> dict[str, int]:
+        return count_states(self.study)
+
+
+def count_states(study: optuna.Study) -> dict[str, int]:
+    """Trials by how they ended; ``shortened`` are the ladder's lower-rung runs (stored as
+    PRUNED), ``pruned`` the runs stopped early by a pruner or the divergence guard."""
+    counts = {"complete": 0, "shortened": 0, "pruned": 0, "failed": 0, "running": 0,
+              "waiting": 0}
+    names = {
+        TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
+        TrialState.RUNNING: "running", TrialState.WAITING: "waiting",
+    }
+    for trial in study.get_trials(deepcopy=False):
+        name = names[trial.state]
+        if name == "pruned" and trial.user_attrs.get("reason") == SHORTENED:
+            name = "shortened"
+        counts[name] += 1
+    return counts

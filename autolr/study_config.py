@@ -1,0 +1,231 @@
+"""A study's arguments, validated, and the settings it keeps with it.
+
+:func:`make_config` checks every argument of ``autolr.tune`` and ``autolr tune`` (each bad one
+gets a message naming it, the value and the rule); :func:`settings_for` turns a config into the
+settings stored with the study (user attribute ``autolr``), or checks a resumed study's stored
+settings against it: a study resumes with the families, warmup, direction and search it was
+created with.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from autolr import _validation
+from autolr.errors import ConfigError
+from autolr.ladder import DEFAULT_ETA, DEFAULT_FIDELITIES, SEARCHES, with_top
+from autolr.pruning import PRUNERS
+from autolr.sampling import SAMPLERS
+from autolr.schedules.registry import families as registered_families
+from autolr.space import DEFAULT_LR_SCALE
+
+DIRECTIONS = ("minimize", "maximize")
+SETTINGS_ATTR = "autolr"
+_OWNER = "tune"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Validated arguments of a study (shared by ``autolr.tune`` and ``autolr tune``)."""
+
+    n_trials: int
+    direction: str = "minimize"
+    families: tuple[str, ...] = ()
+    lr: tuple[float, float] | None = None
+    warmup: bool = True
+    pruner: str | None = None  # None: median for a full search, none on the ladder
+    sampler: str = "tpe"
+    seed: int | None = None
+    storage: str | None = None
+    study_name: str = "autolr"
+    baselines: bool = True
+    timeout: float | None = None
+    search: str | None = None  # None: the study's own, "ladder" for a new one
+    ladder: tuple[float, ...] | None = None  # requested fidelities, the last 1
+    eta: int | None = None
+
+
+def make_config(
+    *,
+    n_trials: Any,
+    direction: Any = "minimize",
+    families: Any = None,
+    lr: Any = None,
+    warmup: Any = True,
+    pruner: Any = None,
+    sampler: Any = "tpe",
+    seed: Any = None,
+    storage: Any = None,
+    study_name: Any = None,
+    baselines: Any = True,
+    timeout: Any = None,
+    search: Any = None,
+    ladder: Any = None,
+    eta: Any = None,
+    owner: str = _OWNER,
+) -> StudyConfig:
+    """Check every argument; each bad one raises an error naming it, the value and the rule."""
+    n_trials = _validation.number("n_trials", owner, n_trials, low=1, integer=True)
+    _validation.one_of("direction", owner, direction, DIRECTIONS)
+    known = registered_families()
+    if families is None:
+        chosen = tuple(registered_families(builtin=True))
+    else:
+        if isinstance(families, str):
+            families = [f.strip() for f in families.split(",") if f.strip()]
+        try:
+            chosen = tuple(families)
+        except TypeError:
+            raise _validation.fail("families", owner, "must be a list of family names",
+                                   families) from None
+        if not chosen:
+            raise _validation.fail("families", owner, "must name at least one family", families)
+        for name in chosen:
+            _validation.one_of("families", owner, name, known)
+        if len(set(chosen)) != len(chosen):
+            raise _validation.fail("families", owner, "must not repeat a family", list(chosen))
+    lr_range = None
+    if lr is not None:
+        if isinstance(lr, (str, bytes)) or not hasattr(lr, "__len__") or len(lr) != 2:
+            raise _validation.fail("lr", owner, "must be a (low, high) pair of peak LRs", lr)
+        low = _validation.number("lr", owner, lr[0], low=0.0, low_open=True)
+        high = _validation.number("lr", owner, lr[1], low=0.0, low_open=True)
+        if not low < high:
+            raise _validation.fail("lr", owner, "must be (low, high) with low < high", lr,
+                                   "Swap the bounds or widen the range.")
+        lr_range = (low, high)
+    warmup = _validation.boolean("warmup", owner, warmup)
+    if pruner is not None:
+        _validation.one_of("pruner", owner, pruner, PRUNERS)
+    if search is not None:
+        _validation.one_of("search", owner, search, SEARCHES)
+    fidelities = None if ladder is None else _fidelities(ladder, owner)
+    if eta is not None:
+        eta = _validation.number("eta", owner, eta, low=2, integer=True)
+    if search == "full" and (fidelities is not None or eta is not None):
+        name = "ladder" if fidelities is not None else "eta"
+        raise _validation.fail(
+            name, owner, "applies to search='ladder' only", ladder if name == "ladder" else eta,
+            "Drop it, or search with the fidelity ladder.",
+        )
+    if search == "ladder" and pruner not in (None, "none"):
+        raise _validation.fail(
+            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
+            "its rungs instead", pruner, "Drop it, or use search='full' to prune full runs.",
+        )
+    _validation.one_of("sampler", owner, sampler, SAMPLERS)
+    if seed is not None:
+        seed = _validation.number("seed", owner, seed, low=0, high=2**32 - 1, integer=True)
+    if storage is not None and not isinstance(storage, str):
+        raise _validation.fail("storage", owner, "must be a database URL string or None",
+                               storage)
+    if study_name is None:
+        study_name = "autolr"
+    if not isinstance(study_name, str) or not study_name.strip() or len(study_name) > 200:
+        raise _validation.fail("study_name", owner, "must be a non-empty name (<= 200 chars)",
+                               study_name)
+    baselines = _validation.boolean("baselines", owner, baselines)
+    if timeout is not None:
+        timeout = _validation.number("timeout", owner, timeout, low=0.0, low_open=True)
+    return StudyConfig(
+        n_trials=n_trials, direction=direction, families=chosen, lr=lr_range, warmup=warmup,
+        pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
+        baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
+    )
+
+
+def _fidelities(value: Any, owner: str) -> tuple[float, ...]:
+    """The requested rungs: fractions in (0, 1], increasing; the full-fidelity 1 is added."""
+    rule = "must be fidelities in (0, 1], in increasing order, such as (1/9, 1/3, 1)"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise _validation.fail("ladder", owner, rule, value)
+    items = list(value)
+    if not items:
+        raise _validation.fail("ladder", owner, rule, value)
+    numbers = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not (
+            0 < item <= 1
+        ):
+            raise _validation.fail("ladder", owner, rule, value,
+                                   f"{item!r} is not a fraction in (0, 1].")
+        numbers.append(float(item))
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        raise _validation.fail("ladder", owner, rule, value, "Sort them and drop repeats.")
+    return with_top(numbers)
+
+
+def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings a study keeps with it (user attribute ``autolr``): new ones for a new
+    study, or the stored ones checked against ``config`` and updated where it may change them
+    (the seed, the LR range, the budget)."""
+    request = {
+        "fidelities": list(config.ladder or DEFAULT_FIDELITIES),
+        "eta": config.eta or DEFAULT_ETA,
+    }
+    if stored is None:
+        seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
+        low, high = DEFAULT_LR_SCALE
+        search = config.search or "ladder"
+        return {
+            "version": 2,
+            "families": list(config.families),
+            "warmup": config.warmup,
+            "seed": seed,
+            "lr": list(config.lr) if config.lr else None,
+            "lr_scale": [low, high],
+            "widened": 0,
+            "baselines_enqueued": False,
+            "search": search,
+            "ladder_request": request if search == "ladder" else None,
+            "ladder": None,
+            "n_trials": config.n_trials,
+        }
+    for key, label in (("families", "families"), ("warmup", "warmup")):
+        want = list(config.families) if key == "families" else config.warmup
+        if stored.get(key) != want:
+            raise ConfigError(
+                f"Study {config.study_name!r} searched {label}={stored.get(key)!r}; it cannot "
+                f"be resumed with {label}={want!r} (Optuna cannot change a parameter's "
+                "choices mid-study). Resume with the same settings, or use another study name."
+            )
+    settings = dict(stored)
+    # A study written before the fidelity ladder existed is a full search.
+    settings.setdefault("search", "full")
+    _check_search(config, settings, request)
+    if config.seed is not None:
+        settings["seed"] = config.seed
+    if config.lr is not None and list(config.lr) != stored.get("lr"):
+        settings["lr"] = list(config.lr)
+        settings["widened"] = 0
+    settings["n_trials"] = config.n_trials
+    return settings
+
+def _check_search(config: StudyConfig, stored: dict[str, Any], request: dict[str, Any]) -> None:
+    """Refuse to resume a study with another search than it was created with."""
+    name = config.study_name
+    if config.search is not None and config.search != stored["search"]:
+        raise ConfigError(
+            f"Study {name!r} was created with search={stored['search']!r}; it cannot be "
+            f"resumed with search={config.search!r} (its budget and trials mean something "
+            "else). Resume it without the option, or use another study name."
+        )
+    stored_request = stored.get("ladder_request")
+    if stored["search"] == "ladder" and stored_request:
+        for key, given in (("ladder", config.ladder), ("eta", config.eta)):
+            field_name = "fidelities" if key == "ladder" else key
+            want = request[field_name]
+            if given is not None and want != stored_request[field_name]:
+                raise ConfigError(
+                    f"Study {name!r} searches the ladder {key}="
+                    f"{stored_request[field_name]!r}; it cannot be resumed with {key}="
+                    f"{want!r} (its rungs are placed). Resume it without the option, or "
+                    "use another study name."
+                )
+    elif config.ladder is not None or config.eta is not None:
+        raise ConfigError(
+            f"Study {name!r} is a full search; the ladder options (ladder, eta) do not "
+            "apply to it. Resume it without them, or use another study name."
+        )
