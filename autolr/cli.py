@@ -565,7 +565,8 @@ def families(name: str | None, as_json: bool) -> None:
         console.print("Every family also takes a peak LR and an optional linear warmup. On the "
                       "fidelity ladder a shortened run follows its whole schedule compressed "
                       "into its steps; plateau's patience and cooldown, counted in reports, "
-                      "are scaled with it. `autolr families NAME` shows one in detail.")
+                      "are scaled with it, and plateau starts at the lowest rung with 3 "
+                      "reports. `autolr families NAME` shows one in detail.")
 
 
 @main.command()

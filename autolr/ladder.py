@@ -66,6 +66,9 @@ DEFAULT_FIDELITIES = (1 / 9, 1 / 3, 1.0)
 DEFAULT_ETA = 3
 MIN_RUNG_STEPS = 10  # scheduler steps: fewer cannot show a schedule's shape (warmup, decay)
 MIN_SAMPLER_RESULTS = 20  # results a rung needs before the sampler learns from it
+# A metric-driven family (plateau) cuts the LR on its reports: a run with fewer reports than
+# this cannot show what it does, so such configurations start at the lowest rung that has them.
+MIN_METRIC_REPORTS = 3
 SHORTENED = "shortened"  # the ``reason`` of a run ended on purpose at its rung
 SEARCHES = ("ladder", "full")
 # Failures that are the configuration's result at its rung (not the machine's or the user's).
@@ -82,6 +85,7 @@ class Ladder:
     eta: int
     requested: tuple[float, ...]  # the fidelities asked for, before they moved to reports
     notes: tuple[str, ...] = ()  # how the requested ladder was shortened or moved
+    reports: tuple[int, ...] | None = None  # reports a run at each rung makes (None: unknown)
 
     @property
     def top(self) -> int:
@@ -91,6 +95,16 @@ class Ladder:
     @property
     def total_steps(self) -> int:
         return self.steps[-1]
+
+    def entry_rung(self, metric_driven: bool) -> int:
+        """The rung a new configuration starts at: the lowest, except for metric-driven
+        families, which start at the lowest rung whose runs make :data:`MIN_METRIC_REPORTS`
+        reports (the top when none does): fewer reports leave such a schedule nothing to act
+        on, and it would run as a constant LR."""
+        if not metric_driven or self.reports is None:
+            return 0
+        return next((r for r, n in enumerate(self.reports) if n >= MIN_METRIC_REPORTS),
+                    self.top)
 
     def cost(self) -> float:
         """A new configuration's expected share of the ladder, in full runs:
@@ -108,6 +122,7 @@ class Ladder:
         return {
             "fidelities": list(self.fidelities), "steps": list(self.steps), "eta": self.eta,
             "requested": list(self.requested), "notes": list(self.notes),
+            "reports": list(self.reports) if self.reports is not None else None,
         }
 
     @classmethod
@@ -118,6 +133,7 @@ class Ladder:
             eta=int(data["eta"]),
             requested=tuple(float(f) for f in data.get("requested", data["fidelities"])),
             notes=tuple(data.get("notes", ())),
+            reports=tuple(int(n) for n in data["reports"]) if data.get("reports") else None,
         )
 
 
@@ -144,7 +160,8 @@ def plan_ladder(
     (and the reason, with None) say what changed, for the study to show.
     """
     requested = with_top(requested)
-    positions = sorted({int(s) for s in report_steps if 0 < s < total_steps})
+    report_steps = [int(s) for s in report_steps]
+    positions = sorted({s for s in report_steps if 0 < s < total_steps})
     usable = [s for s in positions if s >= MIN_RUNG_STEPS]
     tolerance = math.log(eta) / 2
     kept: list[int] = []
@@ -185,6 +202,7 @@ def plan_ladder(
         eta=eta,
         requested=requested,
         notes=tuple(notes),
+        reports=tuple(sum(0 < p <= s for p in report_steps) for s in (*kept, total_steps)),
     )
     return ladder, ""
 
@@ -306,7 +324,7 @@ class LadderBoard:
             fresh = "rung" in trial.user_attrs and not (
                 {"requeued_from", "promoted_from"} & trial.user_attrs.keys()
             )
-            if fresh and rung == 0:
+            if fresh and (rung == 0 or "entered_from" in trial.user_attrs):
                 self.new_started += 1
             elif fresh and rung == ladder.top:
                 self.direct_started += 1
@@ -334,6 +352,10 @@ class LadderBoard:
             self.promoted.add(job.source)
         if job.kind == "waiting" and self.waiting:
             self.waiting.pop(0)
+
+    def regraded(self, old_steps: int, new_steps: int) -> None:
+        """A run this process started moved to another rung (see :meth:`Ladder.entry_rung`)."""
+        self.used_steps += new_steps - old_steps
 
     def plan(self, budget_steps: int, reserved_steps: int = 0) -> tuple[int, int]:
         """New configurations the budget buys: what is left after the full runs outside the

@@ -129,6 +129,23 @@ class LadderSearch:
             return self.ladder.steps[job.rung]
         return max(1, round(job.fidelity * total))
 
+    def entry(self, rung: int | None, metric_driven: bool) -> tuple[int, float] | None:
+        """The rung (and fidelity) a new configuration started at ``rung`` should run at once
+        its family is known, or None to keep it there (it is not a new ladder run, or the move
+        does not fit in the budget)."""
+        if self.board is None or rung is None or rung != 0:
+            return None
+        entry = self.board.ladder.entry_rung(metric_driven)
+        if entry == rung:
+            return None
+        steps = self.board.ladder.steps
+        budget = self.budget_steps()
+        assert budget is not None
+        if self.board.used_steps - steps[rung] + steps[entry] > budget:
+            return None
+        self.board.regraded(steps[rung], steps[entry])
+        return entry, self.board.ladder.fidelities[entry]
+
     # --- planning the ladder -------------------------------------------------------------------
     def plan_from(
         self, *, declared_steps: int, steps_taken: int, report_positions: Sequence[int]

@@ -86,6 +86,10 @@ class TrialControl:
         self.declared_steps: int | None = None  # total_steps as the script gave it
         self.run_steps: int | None = None  # the steps this run's schedule spans
         self.report_positions: list[int] = []  # scheduler steps taken at each report
+        # Set by the study for a new ladder run: the rung it should run at once its family is
+        # known (a metric-driven family needs a rung with enough reports), or None.
+        self.entry_rung: Any = None
+        self.rung: int | None = None
         self.started = time.time()
         self.last_heartbeat = self.started
         self.spec: ScheduleSpec | None = None
@@ -106,6 +110,14 @@ class TrialControl:
     # --- called by the training code (directly or through a worker) ------------------------
     def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec:
         spec = self.space.sample(self.trial, base_lr, total_steps)
+        if self.entry_rung is not None:
+            moved = self.entry_rung(self.rung, spec.metric_driven)
+            if moved is not None:
+                moved, fidelity = moved
+                self.trial.set_user_attr("entered_from", self.rung)
+                self.trial.set_user_attr("rung", moved)
+                self.trial.set_user_attr("fidelity", fidelity)
+                self.rung, self.fidelity = moved, fidelity
         if self.fidelity < 1.0:
             spec = spec.shortened(self.fidelity)
         self.declared_steps = total_steps

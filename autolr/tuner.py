@@ -352,6 +352,9 @@ class StudyRun:
         )
         if self.search is not None:
             self.search.started(job, self.search.planned_steps(job))
+            if job.kind == "new" and job.rung == 0:
+                control.rung = 0
+                control.entry_rung = self.search.entry
         self.runner.start(control)
         if self.on_trial_start is not None:
             self.on_trial_start(control)

@@ -182,9 +182,14 @@ class Family:
         counted = [p.name for p in self.params if p.unit == "reports"]
         if counted:
             names = " and ".join(counted)
+            entry = ("; on the fidelity ladder its configurations start at the lowest rung "
+                     "whose runs make at least 3 reports (full length when none does): with "
+                     "fewer it could never cut and would run as a constant LR"
+                     if self.metric_driven else "")
             return (f"in a run shortened to a fraction f of its steps, {names} (counted in "
                     "reports, which such a run makes f times as many of) are scaled to "
-                    "round(f x value); the rest of the schedule is compressed with the run")
+                    f"round(f x value); the rest of the schedule is compressed with the "
+                    f"run{entry}")
         return "in a run shortened to a fraction f of its steps, the whole schedule is " \
             "compressed into them (its positions are fractions of the run)"
 
