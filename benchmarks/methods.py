@@ -1,27 +1,35 @@
-"""The methods compared at an equal number of trials, and the re-training of their winners.
+"""The methods compared at equal compute, and the re-training of their winners.
 
-Every search gets ``n_trials`` trials (pruned ones count, as in autolr's own ``n_trials``), and
-counts every optimizer step it trains, pruned trials included.
+Compute is counted in optimizer steps, every run's (pruned, shortened and failed runs
+included), and shown as *full runs of compute*: steps over the workload's run length. A budget of
+N means the compute of N full-length runs: the hand-written studies and autolr's full searches
+get N trials (pruned ones count); autolr's fidelity-ladder studies get ``n_trials=N``, which
+autolr spends on as many shortened runs as N full runs' steps buy, baselines included.
 
-``autolr``          ``autolr.tune`` with its defaults: TPE over every built-in family, peak LR
-                    0.1x-10x the script's LR (widened at an edge), warmup 0-20%, median pruning
-                    with a 30% grace period, the three baseline trials first.
+``autolr``          ``autolr.tune`` with its defaults at N: the fidelity ladder (asynchronous
+                    successive halving over runs that follow their whole schedule compressed
+                    into 1/9, 1/3 and all of the steps, eta 3), TPE over every built-in family,
+                    peak LR 0.1x-10x the script's LR (widened at an edge), warmup 0-20%, the
+                    three baseline runs first.
+``autolr_half``     the same at half the compute: ``n_trials = max(1, N // 2)``.
+``autolr_full``     autolr's default before the ladder: ``search="full"``, median pruning with a
+                    30% grace period, N trials.
 ``hand``            (a) the script's own schedule at its own LR: no search, 0 steps.
 ``optuna_lr``       (b) what a user writes today: an Optuna study (``TPESampler(seed)``, Optuna's
                     default ``MedianPruner()``) tuning only the peak LR, log-uniform 0.1x-10x
                     the script's LR, with the script's own schedule.
-``random``          (c) random search over autolr's space: ``autolr.tune(sampler="random",
-                    pruner="none", baselines=False)``.
+``random``          (c) random search over autolr's space: ``autolr.tune(search="full",
+                    sampler="random", pruner="none", baselines=False)``.
 ``linear_cosine``   (d) linear-to-zero and cosine-to-zero (with the script's own warmup, if any)
                     at a tuned LR: two Optuna LR studies as in (b), ``ceil(n/2)`` trials for
                     linear and ``floor(n/2)`` for cosine; the better of the two wins.
 ``schedulefree``    (e) ``schedulefree.AdamWScheduleFree`` (warmup 5% of the run, no schedule) at a
                     tuned LR: an Optuna LR study as in (b) over the workload's Adam-type LR range.
-``autolr_none``     autolr's default study with ``pruner="none"`` (the pruning comparison; its
+``autolr_none``     autolr's full search with ``pruner="none"`` (the pruning comparison; its
                     recorded curves are replayed through each pruner by ``pruning.py``).
-``autolr_hyperband`` autolr's default study with ``pruner="hyperband"``.
+``autolr_hyperband`` autolr's full search with ``pruner="hyperband"``.
 
-(``autolr`` itself is the ``median`` study of the pruning comparison.)
+(``autolr_full`` is the ``median`` study of the pruning comparison.)
 """
 
 from __future__ import annotations
@@ -39,13 +47,19 @@ from optuna.trial import TrialState
 from workloads import StepMeter, Workload
 
 import autolr
+from autolr.ladder import SHORTENED, LadderSummary
 
 METHODS = (
-    "autolr", "hand", "optuna_lr", "random", "linear_cosine", "schedulefree",
-    "autolr_none", "autolr_hyperband",
+    "autolr", "autolr_half", "autolr_full", "hand", "optuna_lr", "random", "linear_cosine",
+    "schedulefree", "autolr_none", "autolr_hyperband",
 )
+LADDER_METHODS = ("autolr", "autolr_half")
+AUTOLR_METHODS = ("autolr", "autolr_half", "autolr_full", "random", "autolr_none",
+                  "autolr_hyperband")
 LABELS = {
-    "autolr": "autolr (default: TPE, median pruning)",
+    "autolr": "autolr (default: fidelity ladder)",
+    "autolr_half": "autolr ladder at N/2 (half the compute)",
+    "autolr_full": "autolr full search (previous default: median pruning)",
     "hand": "(a) script's own schedule",
     "optuna_lr": "(b) Optuna, LR only",
     "random": "(c) random search, autolr's space",
@@ -55,6 +69,9 @@ LABELS = {
     "autolr_hyperband": "autolr, pruner hyperband",
 }
 RETRAIN_SEEDS = (7001, 7002, 7003)  # never used in a search (see _search_seed)
+# The training seeds of the hand-written studies derive from these numbers (fixed, so that adding
+# methods does not change what (b), (d) and (e) sample).
+SEED_INDEX = {"optuna_lr": 2, "linear_cosine": 4, "schedulefree": 5}
 LR_SCALE = (0.1, 10.0)  # the LR range of the hand-written studies, as autolr's default
 
 
@@ -67,13 +84,18 @@ class MethodResult:
     label: str
     winner: dict[str, Any]  # optimizer, lr, spec (a ScheduleSpec dict, or None), summary
     best_value: float | None  # best final value seen in the search
-    trials: int
-    pruned: int
+    trials: int  # runs started (a ladder study's shortened runs included)
+    pruned: int  # runs stopped early by a pruner or the divergence guard (not shortened ones)
     failed: int
-    steps: int  # optimizer steps trained by the search, pruned trials included
+    steps: int  # optimizer steps trained by the search, pruned and shortened runs included
     steps_recorded: int | None  # the same, summed from autolr's `steps` trial attributes
     wall_s: float
     train_s: float  # seconds inside the training function
+    budget_runs: int | None = None  # N: the compute granted, in full runs
+    search: str | None = None  # autolr's search: "ladder" or "full"
+    shortened: int = 0  # ladder runs ended on purpose at a rung below the top
+    configurations: int | None = None  # distinct configurations tried
+    ladder: dict[str, Any] | None = None  # rungs and compute of a ladder study
     retrain: list[float] = field(default_factory=list)
     retrain_seeds: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -120,7 +142,7 @@ def describe(spec: autolr.ScheduleSpec) -> str:
 
 def _search_seed(method: str, seed: int, number: int) -> int:
     """The training seed of trial ``number`` of a hand-written study (>= 10_000)."""
-    return 10_000 + int(np.random.SeedSequence([seed, METHODS.index(method), number])
+    return 10_000 + int(np.random.SeedSequence([seed, SEED_INDEX[method], number])
                         .generate_state(1)[0] % 2**30)
 
 
@@ -128,21 +150,25 @@ def _search_seed(method: str, seed: int, number: int) -> int:
 
 
 def run_autolr(
-    workload: Workload, method: str, n_trials: int, seed: int, *, pruner: str = "median",
-    sampler: str = "tpe", baselines: bool = True,
+    workload: Workload, method: str, n_trials: int, seed: int, *, search: str = "ladder",
+    pruner: str | None = None, sampler: str = "tpe", baselines: bool = True,
 ) -> MethodResult:
-    """``autolr.tune`` on the workload's autolr-mode training function."""
+    """``autolr.tune`` on the workload's autolr-mode training function: the fidelity ladder
+    (``pruner`` must then be None) or a full search with ``pruner``."""
     meter = StepMeter()
 
     def train() -> float:
         return workload.train("autolr", meter=meter)
 
+    options: dict[str, Any] = {"search": search}
+    if pruner is not None:
+        options["pruner"] = pruner
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = autolr.tune(
-            train, n_trials=n_trials, pruner=pruner, sampler=sampler, baselines=baselines,
-            seed=seed, study_name=f"{workload.name}_{method}",
+            train, n_trials=n_trials, sampler=sampler, baselines=baselines, seed=seed,
+            study_name=f"{workload.name}_{method}", **options,
         )
     wall = time.perf_counter() - start
     trials = result.study.get_trials(deepcopy=False)
@@ -155,18 +181,49 @@ def run_autolr(
         low, high = settings["lr_scale"]
         notes.append(f"LR range widened {settings['widened']} time(s) during the study, to "
                      f"{low:g}x-{high:g}x the script's LR")
+    summary = result.ladder
+    if search == "ladder" and summary is None:
+        notes += [*result.notes] or ["the fidelity ladder was not used: a full search ran"]
     recorded = sum(int(t.user_attrs.get("steps", 0)) for t in trials)
+    shortened = sum(t.user_attrs.get("reason") == SHORTENED for t in trials)
+    pruned = sum(t.state == TrialState.PRUNED for t in trials) - shortened
     return MethodResult(
         workload=workload.name, method=method, label=LABELS[method],
         winner={"optimizer": "default", "lr": spec.lr, "spec": spec.to_dict(),
                 "summary": describe(spec), "trial": result.best_trial.number},
         best_value=result.best_value,
-        trials=len(trials),
-        pruned=sum(t.state == TrialState.PRUNED for t in trials),
+        trials=len(trials), pruned=pruned,
         failed=sum(t.state == TrialState.FAIL for t in trials),
         steps=meter.steps, steps_recorded=recorded, wall_s=wall, train_s=meter.train_seconds,
+        budget_runs=n_trials, search=search if summary is not None else "full",
+        shortened=shortened,
+        configurations=summary.configurations if summary is not None else len(trials),
+        ladder=_ladder_record(summary) if summary is not None else None,
         notes=notes, trial_log=[_autolr_trial(t) for t in trials],
     )
+
+
+def _ladder_record(summary: LadderSummary) -> dict[str, Any]:
+    """What the ladder did: its rungs, the runs and promotions at each, and the compute."""
+    ladder = summary.ladder
+    return {
+        "describe": ladder.describe(),
+        "fidelities": list(ladder.fidelities),
+        "steps": list(ladder.steps),
+        "eta": ladder.eta,
+        "notes": list(ladder.notes),
+        "rungs": [
+            {"rung": r.rung, "fidelity": r.fidelity, "steps": r.steps, "runs": r.runs,
+             "promoted": r.promoted, "best": _finite(r.best)}
+            for r in summary.rungs
+        ],
+        "configurations": summary.configurations,
+        "steps_used": summary.steps_used,
+        "runs_used": summary.runs_used,
+        "budget_runs": summary.budget_runs,
+        "full_search_steps": summary.full_search_steps,
+        "lines": summary.lines(),
+    }
 
 
 def _autolr_trial(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -176,6 +233,9 @@ def _autolr_trial(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "state": trial.state.name.lower(),
         "reason": trial.user_attrs.get("reason"),
         "baseline": trial.user_attrs.get("baseline"),
+        "rung": trial.user_attrs.get("rung"),
+        "fidelity": trial.user_attrs.get("fidelity"),
+        "promoted_from": trial.user_attrs.get("promoted_from"),
         "family": trial.params.get("family"),
         "summary": describe(autolr.ScheduleSpec.from_json(spec)) if spec else None,
         "value": _finite(trial.value),
@@ -254,7 +314,7 @@ def _lr_result(
         pruned=sum(t.state == TrialState.PRUNED for t in trials),
         failed=sum(t.state == TrialState.FAIL for t in trials),
         steps=meter.steps, steps_recorded=None, wall_s=wall, train_s=meter.train_seconds,
-        trial_log=log,
+        budget_runs=len(trials), configurations=len(trials), trial_log=log,
     )
 
 
@@ -326,13 +386,17 @@ def run_method(workload: Workload, method: str, n_trials: int, seed: int) -> Met
     """Search with ``method``, then re-train its winner on :data:`RETRAIN_SEEDS`."""
     if method == "autolr":
         result = run_autolr(workload, method, n_trials, seed)
+    elif method == "autolr_half":
+        result = run_autolr(workload, method, half(n_trials), seed)
+    elif method == "autolr_full":
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="median")
     elif method == "autolr_none":
-        result = run_autolr(workload, method, n_trials, seed, pruner="none")
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none")
     elif method == "autolr_hyperband":
-        result = run_autolr(workload, method, n_trials, seed, pruner="hyperband")
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="hyperband")
     elif method == "random":
-        result = run_autolr(workload, method, n_trials, seed, pruner="none", sampler="random",
-                            baselines=False)
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none",
+                            sampler="random", baselines=False)
     elif method == "hand":
         result = run_hand(workload)
     elif method == "optuna_lr":
@@ -345,6 +409,11 @@ def run_method(workload: Workload, method: str, n_trials: int, seed: int) -> Met
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     retrain(workload, result)
     return result
+
+
+def half(n_trials: int) -> int:
+    """The budget of ``autolr_half``: half of N full runs, at least one."""
+    return max(1, n_trials // 2)
 
 
 def retrain(workload: Workload, result: MethodResult) -> None:

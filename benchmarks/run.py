@@ -1,16 +1,18 @@
-"""Does autolr find better LR schedules, for less compute, than what users do today? (issue #6)
+"""Does autolr's fidelity ladder find better LR schedules, at equal or half the compute, than
+today's default and what users do today? (issue #9)
 
-    python benchmarks/run.py                     # full CPU benchmark, about 15-20 min on 2 cores
-    python benchmarks/run.py --quick             # smoke run (CI): digits, 3 trials, seconds
+    python benchmarks/run.py                     # full CPU benchmark, about 20 min on 2 cores
+    python benchmarks/run.py --quick             # smoke run (CI): digits, 6 trials, seconds
     python benchmarks/run.py --device cuda       # the GPU variant (larger character model)
     python benchmarks/run.py --workloads digits,char --trials 30 --jobs 4
 
-For each workload, every method of ``methods.py`` searches with the same number of trials and
-its winner is re-trained on three fresh seeds; the unpruned autolr study is replayed through each
-pruner (``pruning.py``). Writes ``<output-dir>/results.json`` and ``results.md``; a full run
-with the default output directory also rewrites the results section of benchmarks/README.md.
-Searches run as parallel jobs (one process each, ``--jobs``, default: one per core), each
-seeded, so a run is reproducible given its seed, its ``--jobs`` and the machine.
+For each workload, every method of ``methods.py`` searches with the compute of N full runs
+(``--trials N``; ``autolr_half`` with N // 2) and its winner is re-trained on three fresh seeds;
+the unpruned autolr study is replayed through each pruner (``pruning.py``). Writes
+``<output-dir>/results.json`` and ``results.md``; a full run with the default output directory
+also rewrites the results section of benchmarks/README.md. Searches run as parallel jobs (one
+process each, ``--jobs``, default: one per core), each seeded, so a run is reproducible given its
+seed, its ``--jobs`` and the machine.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from workloads import WORKLOADS, Settings  # noqa: E402
 
 ALIASES = {"third": "friedman", "mlp": "digits", "lm": "char"}
 COST = {"char": 100, "friedman": 8, "digits": 1}  # rough relative cost, to start long jobs first
+# rough relative cost of a method's search (in full runs, re-training included), same purpose
+METHOD_COST = {"hand": 0.15, "autolr_half": 0.65}
 
 
 def _init_worker(threads: int) -> None:
@@ -117,14 +121,15 @@ def git_commit() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3 trials, tiny runs, digits only unless --workloads")
+                        help="smoke run: 6 trials, tiny runs, digits only unless --workloads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda:N)")
     parser.add_argument("--workloads", default=None,
                         help=f"comma-separated, from {', '.join(WORKLOADS)} ('third' = friedman)")
     parser.add_argument("--methods", default=None,
                         help=f"comma-separated subset of {', '.join(METHODS)} (default: all)")
     parser.add_argument("--trials", type=int, default=None,
-                        help="trials per search (default 20; 3 with --quick)")
+                        help="N: the compute of N full runs per search, N trials for the "
+                             "hand-written ones (default 20; 6 with --quick)")
     parser.add_argument("--size", choices=("cpu", "gpu", "quick"), default=None,
                         help="run length (default: quick with --quick, gpu with --device cuda, "
                              "else cpu)")
@@ -155,7 +160,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown method {name!r}: choose from {', '.join(METHODS)}")
     args.method_list = methods
     if args.trials is None:
-        args.trials = 3 if args.quick else 20
+        args.trials = 6 if args.quick else 20
     if args.trials < 1:
         parser.error(f"--trials must be at least 1, got {args.trials}")
     if args.size is None:
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     jobs = [(w, m) for w in args.workload_list for m in args.method_list]
-    jobs.sort(key=lambda job: -COST[job[0]])
+    jobs.sort(key=lambda job: -COST[job[0]] * METHOD_COST.get(job[1], 1.0))
     # One thread per job in quick mode: tiny models gain nothing from more, and oversubscribed
     # torch threads on a busy machine slow everything down many times over.
     threads = 1 if args.size == "quick" else max(1, (os.cpu_count() or 1) // args.jobs)
@@ -197,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         done[job] = result
         mean = result.get("retrain_mean")
         shown = f"{mean:.4f}" if mean is not None else "—"
+        shortened = f"{result['shortened']} shortened, " if result.get("shortened") else ""
         print(f"[{time.perf_counter() - start:7.1f}s] {job[0]}/{job[1]}: re-trained {shown}, "
-              f"{result['steps']:,} steps, {result['trials']} trials "
-              f"({result['pruned']} pruned), job {result['job_s']:.1f}s", flush=True)
+              f"{result['steps']:,} steps, {result['trials']} runs ({shortened}"
+              f"{result['pruned']} pruned), job {result['job_s']:.1f}s", flush=True)
 
     call = [(w, m, args.size, args.device, args.trials, args.seed) for w, m in jobs]
     if args.jobs == 1:

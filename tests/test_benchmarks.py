@@ -15,9 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 WORKLOADS = ("digits", "char", "friedman")
-METHODS = ("autolr", "hand", "optuna_lr", "random", "linear_cosine", "schedulefree",
-           "autolr_none", "autolr_hyperband")
-SEARCHES = tuple(m for m in METHODS if m != "hand")
+METHODS = ("autolr", "autolr_half", "autolr_full", "hand", "optuna_lr", "random",
+           "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband")
+LADDER = ("autolr", "autolr_half")  # budget: the compute of N (N // 2) full runs
+AUTOLR = (*LADDER, "autolr_full", "random", "autolr_none", "autolr_hyperband")
+N = 6  # the quick mode's default
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +59,15 @@ def test_every_method_of_every_workload_has_numbers(quick_run):
             if method == "hand":
                 assert m["trials"] == 0 and m["steps"] == 0, where
                 continue
-            assert m["trials"] == 3, where
             assert _number(m["best_value"]), where
-            # steps: summed over every trial, at most trials x the run's length
-            assert 0 < m["steps"] <= m["trials"] * workload["total_steps"], where
+            budget = max(1, N // 2) if method == "autolr_half" else N
+            assert m["budget_runs"] == budget, where
+            # steps: summed over every run, at most the compute of N full runs
+            assert 0 < m["steps"] <= budget * workload["total_steps"], where
+            if method in LADDER:
+                assert m["trials"] >= 1, where
+            else:
+                assert m["trials"] == N and m["shortened"] == 0, where
 
 
 @pytest.mark.slow
@@ -68,16 +75,36 @@ def test_step_counts_agree_with_autolr_and_searches_are_unpruned_where_asked(qui
     results, _, _ = quick_run
     for name, workload in results["workloads"].items():
         total = workload["total_steps"]
-        for method in ("autolr", "random", "autolr_none", "autolr_hyperband"):
+        for method in AUTOLR:
             m = workload["methods"][method]
             # the benchmark's own count equals the `steps` autolr records on its trials
             assert m["steps"] == m["steps_recorded"], f"{name}/{method}"
+            assert m["search"] == ("ladder" if method in LADDER else "full"), f"{name}/{method}"
         for method in ("random", "autolr_none"):
             m = workload["methods"][method]
             diverged = [t for t in m["trial_log"] if t["reason"] == "diverged"]
             assert m["pruned"] == len(diverged), f"{name}/{method}"
             if not diverged:
-                assert m["steps"] == 3 * total, f"{name}/{method}"
+                assert m["steps"] == N * total, f"{name}/{method}"
+
+
+@pytest.mark.slow
+def test_ladder_studies_are_recorded(quick_run):
+    results, _, _ = quick_run
+    for name, workload in results["workloads"].items():
+        total = workload["total_steps"]
+        m = workload["methods"]["autolr"]
+        ladder = m["ladder"]
+        assert ladder["steps"][-1] == total and ladder["fidelities"][-1] == 1.0, name
+        assert ladder["budget_runs"] == N and ladder["steps_used"] == m["steps"], name
+        # the quick runs leave room for a few shortened runs beside the three baselines
+        assert m["shortened"] > 0, name
+        shortened = [t for t in m["trial_log"] if t["reason"] == "shortened"]
+        assert len(shortened) == m["shortened"], name
+        assert all(t["state"] == "pruned" and t["rung"] < len(ladder["steps"]) - 1
+                   and t["steps"] < total for t in shortened), name
+        assert sum(r["runs"] for r in ladder["rungs"]) <= m["trials"], name
+        assert m["configurations"] == ladder["configurations"] >= 4, name
 
 
 @pytest.mark.slow
@@ -90,22 +117,30 @@ def test_pruning_replay_and_goal_are_reported(quick_run):
         for label, r in replays.items():
             assert isinstance(r["best_cut"], bool), (name, label)
             assert 0 < r["steps"] <= workload["pruning"]["study_steps"], (name, label)
-        assert isinstance(workload["goal"]["met"], bool)
-        assert workload["goal"]["steps_ratio"] is not None
+        g = workload["goal"]
+        assert isinstance(g["met"], bool), name
+        assert isinstance(g["half"]["met"], bool) and isinstance(g["equal"]["met"], bool), name
+        assert g["half"]["best_rival"] in ("optuna_lr", "random", "linear_cosine",
+                                           "schedulefree"), name
+        assert set(g["equal"]["beats"]) == {"optuna_lr", "random", "linear_cosine",
+                                             "schedulefree", "autolr_full"}, name
+        assert g["steps_ratio"] is not None
 
 
 @pytest.mark.slow
 def test_markdown_and_metadata(quick_run):
     results, stdout, out = quick_run
     meta = results["meta"]
-    assert meta["mode"] == "quick" and meta["trials"] == 3
+    assert meta["mode"] == "quick" and meta["trials"] == N
     for package in ("torch", "optuna", "schedulefree", "python"):
         assert meta["versions"][package]
     assert "cores" in meta["machine"]
     markdown = (out / "results.md").read_text()
     assert markdown.startswith("<!-- results:start")
     assert "(e) Schedule-Free AdamW" in markdown and "Replay of the unpruned study" in markdown
-    assert "Goal" in markdown and "wrote" in stdout
+    assert "At half the compute" in markdown and "At equal compute" in markdown
+    assert "full runs of compute" in markdown and "### The fidelity ladder" in markdown
+    assert "wrote" in stdout
 
 
 def test_readme_section_is_replaced_in_place(tmp_path):
