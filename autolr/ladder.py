@@ -65,7 +65,12 @@ from optuna.trial import FrozenTrial, TrialState
 DEFAULT_FIDELITIES = (1 / 9, 1 / 3, 1.0)
 DEFAULT_ETA = 3
 MIN_RUNG_STEPS = 10  # scheduler steps: fewer cannot show a schedule's shape (warmup, decay)
-MIN_SAMPLER_RESULTS = 20  # results a rung needs before the sampler learns from it
+# Results a rung needs before the sampler learns from it. BOHB (Falkner et al., 2018) models
+# the highest budget with d + 1 observations, d the dimensions of the space (here the family,
+# the peak LR, the warmup and up to three family parameters); a little more for TPE, which
+# splits the results into a good and a bad part. A higher rung ranks schedules more like the
+# full run does (benchmarks/results/fidelity.md), so the sampler moves up as soon as it can.
+MIN_SAMPLER_RESULTS = 10
 # A metric-driven family (plateau) cuts the LR on its reports: a run with fewer reports than
 # this cannot show what it does, so such configurations start at the lowest rung that has them.
 MIN_METRIC_REPORTS = 3
