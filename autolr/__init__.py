@@ -41,7 +41,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "scheduler": "autolr.runtime",
     "report": "autolr.runtime",
+    "seed": "autolr.runtime",
     "tune": "autolr.tuner",
+    "confirm": "autolr.tuner",
     "TuneResult": "autolr.tuner",
     "write_report": "autolr.reports",
 }
@@ -68,6 +70,7 @@ __all__ = [
     "TrialPruned",
     "TuneResult",
     "__version__",
+    "confirm",
     "export",
     "families",
     "family_info",
@@ -75,6 +78,7 @@ __all__ = [
     "register_family",
     "report",
     "scheduler",
+    "seed",
     "tune",
     "unregister_family",
     "write_report",

@@ -125,6 +125,29 @@ def _parse_ladder(value: str | None) -> list[float] | None:
     return fidelities
 
 
+def _parse_confirm(value: str | None) -> tuple[int, int] | None:
+    """``K:M`` (or ``0``) as numbers; the tuner checks their rules."""
+    if value is None:
+        return None
+    if value.strip() == "0":
+        return (0, 0)
+    top, sep, seeds = value.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        plan = (int(top), int(seeds))
+    except ValueError:
+        raise click.BadParameter(
+            f"must be K:M, the top K configurations on M fresh seeds (such as 2:1), or 0 for "
+            f"none. Got {value!r}.", param_hint="--confirm",
+        ) from None
+    if min(plan) < 0:
+        raise click.BadParameter(
+            f"K and M must be whole numbers >= 0. Got {value!r}.", param_hint="--confirm",
+        )
+    return plan
+
+
 def _parse_gpus(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -207,6 +230,13 @@ def _check_script(script: str) -> Path:
               help="A fresh process per trial, for scripts that leak state between runs.")
 @click.option("--no-baselines", is_flag=True,
               help="Skip the baseline trials (constant, cosine, linear at the script's LR).")
+@click.option("--confirm", "confirm", default=None, metavar="K:M",
+              help="Re-run the top K configurations and the constant baseline on M fresh seeds "
+                   "once the search is done, inside --trials; the winner is the best mean. "
+                   "0 turns it off (default: about a sixth of the budget).")
+@click.option("--seed-arg", "seed_arg", default=None, metavar="OPTION",
+              help="Pass each trial's seed to the script as this option (e.g. --seed), "
+                   "replacing one given after --.")
 def tune(
     script: str,
     script_args: tuple[str, ...],
@@ -229,6 +259,8 @@ def tune(
     trial_timeout: float | None,
     isolate: bool,
     no_baselines: bool,
+    confirm: str | None,
+    seed_arg: str | None,
 ) -> None:
     """Run a study on SCRIPT (a training script using autolr.scheduler and autolr.report).
 
@@ -252,7 +284,8 @@ def tune(
         n_trials=n_trials, direction=direction, families=family_list, lr=bounds,
         warmup=not no_warmup, pruner=pruner, sampler=sampler, seed=seed, storage=url,
         study_name=name, baselines=not no_baselines, timeout=timeout, search=search,
-        ladder=fidelities, eta=eta, owner="autolr tune",
+        ladder=fidelities, eta=eta, confirm=_parse_confirm(confirm), seed_arg=seed_arg,
+        owner="autolr tune",
     )
     if gpu_list is None:
         from autolr.workers import visible_gpus
@@ -281,7 +314,7 @@ def _search_line(study_run: Any) -> str:
 
 def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int,
               gpu_list: list[str], trial_timeout: float | None, isolate: bool, out_dir: Path,
-              command: str) -> None:
+              command: str, *, confirm_only: bool = False) -> None:
     import optuna
     from rich.console import Console
 
@@ -295,6 +328,12 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     pool = WorkerPool(path, script_args, workers=worker_count, gpus=gpu_list,
                       trial_timeout=trial_timeout, isolate=isolate, log_dir=out_dir / "logs")
     study_run = StudyRun(config, pool)
+    study_run.extend_confirmation = confirm_only
+    pool.seed_arg = study_run.settings.get("seed_arg")
+    # what `autolr confirm` (and another machine) needs to run this study's script
+    study_run.settings["script"] = str(path.resolve())
+    study_run.settings["script_args"] = list(script_args)
+    study_run.save_settings()
     spent, unit = study_run.budget_status()
     devices = ", ".join(pool.worker_names())
     shown = f"{spent:.1f} of {config.n_trials} full runs of compute spent" if unit == "full runs" \
@@ -350,11 +389,20 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
 
 
 def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
+    """The best complete full-length trials: the configurations confirmed on fresh seeds
+    first, by their mean (the winner first), then the others by their value. Confirmation runs
+    are folded into the trial they confirm."""
     from optuna.trial import TrialState
 
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
-    reverse = study.direction.name.lower() == "maximize"
-    complete.sort(key=lambda t: t.value, reverse=reverse)
+    from autolr.confirmation import confirmed
+
+    trials = study.get_trials(deepcopy=False)
+    means = {c.number: c for c in confirmed(trials)}
+    complete = [t for t in trials if t.state == TrialState.COMPLETE
+                and "confirms" not in t.user_attrs and t.user_attrs.get("fidelity", 1.0) == 1.0]
+    sign = -1.0 if study.direction.name.lower() == "maximize" else 1.0
+    complete.sort(key=lambda t: (t.number not in means,
+                                 sign * (means[t.number].mean if t.number in means else t.value)))
     rows = []
     for rank, trial in enumerate(complete[:top], 1):
         spec = trial.user_attrs.get("spec", {})
@@ -362,6 +410,7 @@ def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
             "rank": rank,
             "trial": trial.number,
             "value": trial.value,
+            "confirmed": _mean_text(means[trial.number]) if trial.number in means else None,
             "family": spec.get("family", trial.params.get("family")),
             "lr": trial.user_attrs.get("lr"),
             "warmup": spec.get("warmup_steps"),
@@ -370,6 +419,11 @@ def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
             "baseline": trial.user_attrs.get("baseline"),
         })
     return rows
+
+
+def _mean_text(confirmed: Any) -> str:
+    """``0.0863±0.0078 (2)``: a configuration's mean, spread and seeds, for a table cell."""
+    return f"{confirmed.mean:.4g}±{confirmed.std:.1g} ({len(confirmed.values)})"
 
 
 def _print_summary(console: Any, study: Any, top: int) -> None:
@@ -396,16 +450,38 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
         console.print("No complete trial yet.")
         return
     table = Table(title=f"Top {len(rows)} trials", title_justify="left")
-    for column in ("rank", "trial", "value", "family", "peak LR", "warmup", "parameters"):
+    for column in ("rank", "trial", "value", "mean±std (n)", "family", "peak LR", "warmup",
+                   "parameters"):
         table.add_column(column, justify="right" if column in ("rank", "trial") else "left")
     for row in rows:
         params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
         family = row["family"] + (" (baseline)" if row["baseline"] else "")
         warmup = f"{row['warmup']}/{row['total']}" if row["warmup"] else "-"
-        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.6g}", family,
+        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.4g}",
+                 row["confirmed"] or "-", family,
                  f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
+    for line in _winner_lines(study):
+        console.print(line, highlight=False, markup=False)
+
+
+def _winner_lines(study: Any) -> list[str]:
+    """The confirmed winner in words: its mean over its seeds, against the baseline."""
+    from autolr.tuner import TuneResult
+
+    result = TuneResult(study)
+    best = result.confirmed_winner
+    if best is None:
+        return []
+    lines = [f"Winner (best mean over fresh seeds): trial {best.number}, {best.text()}."]
+    comparison = result.against_baseline()
+    if comparison is not None:
+        lines.append(f"  {comparison.text()}.")
+    if study.best_trial.number != best.number:
+        lines.append(f"  (The single best run, trial {study.best_trial.number} at "
+                     f"{study.best_trial.value:.6g}, was a luckier draw.)")
+    return lines
 
 
 def _ladder_summary(study: Any) -> Any:
@@ -455,8 +531,13 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
                 "configurations": summary.configurations, "steps_used": summary.steps_used,
                 "budget_runs": summary.budget_runs, "runs_used": summary.runs_used,
             }
+        from autolr.confirmation import confirmed
+
+        confirmations = [{"trial": c.number, **c.to_dict()}
+                         for c in confirmed(study.get_trials(deepcopy=False))]
         click.echo(json.dumps({"study": study.study_name, "counts": count_states(study),
-                               "ladder": ladder, "top": _trial_rows(study, top)}, indent=2))
+                               "ladder": ladder, "confirmed": confirmations,
+                               "top": _trial_rows(study, top)}, indent=2))
         return
     console = Console()
     _print_summary(console, study, top)
@@ -515,6 +596,46 @@ def report_command(study_name: str | None, storage: str | None, output: str | No
     study = load_study(study_name, storage)
     path = write_report(study=study, output=output)
     click.echo(f"Wrote {path}")
+
+
+@main.command(name="confirm")
+@_study_options
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Configurations to confirm (default: the study's own number, 3 if none).")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Fresh seeds per configuration (default: one more than the study has).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per GPU, else one).")
+def confirm_command(study_name: str | None, storage: str | None, top: int | None,
+                    seeds: int | None, workers: int | None) -> None:
+    """Re-run a study's top configurations and the constant baseline on fresh seeds, beyond
+    its budget; the winner becomes the best mean and the exports are written again."""
+    from autolr.study_files import artefact_dir, load_study, resolve_study
+    from autolr.tuner import SETTINGS_ATTR, confirmation_config
+
+    name, url = resolve_study(study_name, storage)
+    settings = load_study(name, url).user_attrs.get(SETTINGS_ATTR) or {}
+    config = confirmation_config(url, name, top, seeds, owner="autolr confirm")
+    script = settings.get("script")
+    if not script:
+        raise ConfigError(
+            f"Study {name!r} was tuned from Python (autolr.tune), so autolr confirm does not "
+            "know its training script. Call autolr.confirm(train, study_name=..., storage=...) "
+            "from Python instead."
+        )
+    path = Path(script)
+    if not path.is_file():
+        raise ConfigError(
+            f"Study {name!r} was tuned with the script {script!r}, which is not there any more. "
+            "Put it back (or run autolr tune on its new path with --study and --storage)."
+        )
+    from autolr.workers import visible_gpus
+
+    gpu_list = visible_gpus()
+    worker_count = workers or (len(gpu_list) if gpu_list else 1)
+    command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
+    _run_tune(config, path, list(settings.get("script_args") or []), worker_count, gpu_list,
+              None, False, artefact_dir(name), command, confirm_only=True)
 
 
 # --- families / studies -----------------------------------------------------------------------

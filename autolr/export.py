@@ -161,13 +161,20 @@ def _checked_spec(spec: Any) -> ScheduleSpec:
     return fresh
 
 
-def _checked_facts(found_by: Any) -> dict[str, Any]:
+def _checked_facts(found_by: Any, *, nested: bool = True) -> dict[str, Any]:
+    """Plain facts only: short keys; str, int, finite float, bool or None values, and (one
+    level down, such as ``confirmed = {mean, std, seeds}``) dicts of those."""
     if found_by is None:
         return {}
     if not isinstance(found_by, Mapping):
         raise _validation.fail("found_by", _OWNER, "must be a dict of plain facts", found_by)
     facts: dict[str, Any] = {}
     for key, value in found_by.items():
+        if nested and isinstance(value, Mapping) and isinstance(key, str) and _FACT_KEY.fullmatch(
+            key
+        ):
+            facts[key] = _checked_facts(value, nested=False)
+            continue
         if not isinstance(key, str) or not _FACT_KEY.fullmatch(key):
             raise _validation.fail(
                 "found_by", _OWNER, "must have short names (letters, digits, '_', '-', spaces) "
@@ -392,9 +399,13 @@ def _facts_block(facts: dict[str, Any]) -> str:
     if not facts:
         return ""
     lines = ["Found by autolr:"]
+    def shown(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return ", ".join(f"{k}={shown(v)}" for k, v in value.items())
+        return repr(value) if isinstance(value, float) else str(value)
+
     for key, value in facts.items():
-        shown = repr(value) if isinstance(value, float) else str(value)
-        lines.append(f"    {_comment(key)}: {_comment(shown)}")
+        lines.append(f"    {_comment(key)}: {_comment(shown(value))}")
     return "\n".join(lines) + "\n\n"
 
 

@@ -388,7 +388,9 @@ class LadderBoard:
 
     def next_job(self, budget_steps: int, reserved_steps: int = 0) -> Job | None:
         """The run a free worker should start, or None when none fits now (wait while runs are
-        going; stop when none is)."""
+        going; stop when none is). ``reserved_steps`` of the budget are kept for runs outside
+        the search (confirmations): the search plans and starts runs within the rest; queued
+        trials may use all of it."""
         ladder = self.ladder
         left = budget_steps - self.used_steps
         if self.waiting:
@@ -399,6 +401,7 @@ class LadderBoard:
             if steps > left:
                 return None
             return Job("waiting", rung, fidelity)
+        left -= reserved_steps
         # A run starts only when its configuration's way to the top fits in what is left: a
         # run that could never reach a full-fidelity result would be spent for nothing.
         for rung in reversed(range(ladder.top)):  # ASHA: the highest rung first
@@ -571,9 +574,12 @@ def _params_key(trial: FrozenTrial) -> str:
 
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The user attributes a run queued again (after an interruption or a crash) keeps: what
-    it was (a baseline; its rung, fidelity and the run it promotes), and whom it repeats."""
+    it was (a baseline; its rung, fidelity and the run it promotes; the configuration it
+    confirms, on the same seed), and whom it repeats."""
     attrs: dict[str, Any] = {"requeued_from": trial.number}
-    for key in ("baseline", "rung", "fidelity", "promoted_from"):
+    if "confirms" in trial.user_attrs and "seed" in trial.user_attrs:
+        attrs["seed"] = trial.user_attrs["seed"]
+    for key in ("baseline", "rung", "fidelity", "promoted_from", "confirms", "confirm_round"):
         if key in trial.user_attrs:
             attrs[key] = trial.user_attrs[key]
     return attrs

@@ -73,13 +73,15 @@ class LadderSearch:
             self.board.rebuild(trials)
 
     # --- the next run ------------------------------------------------------------------------
-    def next_job(self, busy: int) -> Job | None:
-        """The run to start now, or None (wait while ``busy`` runs go on; stop when none do)."""
+    def next_job(self, busy: int, reserved_runs: float = 0.0) -> Job | None:
+        """The run to start now, or None (wait while ``busy`` runs go on; stop when none do).
+        ``reserved_runs`` full runs of the budget are kept for confirmation."""
         if self.board is not None:
             budget = self.budget_steps()
             assert budget is not None  # the ladder is planned from a run of known length
-            return self.board.next_job(budget)
-        return self._job_before_ladder(busy)
+            reserved = round(reserved_runs * self.board.ladder.total_steps)
+            return self.board.next_job(budget, reserved)
+        return self._job_before_ladder(busy, reserved_runs)
 
     def compute_used(self) -> float:
         """The compute spent (and committed to running runs), in full runs."""
@@ -99,7 +101,7 @@ class LadderSearch:
         )
         return started + self._started_since_read
 
-    def _job_before_ladder(self, busy: int) -> Job | None:
+    def _job_before_ladder(self, busy: int, reserved_runs: float = 0.0) -> Job | None:
         """Full runs only, within ``n_trials`` of them (in compute and in number, so that runs
         that end at once cannot go on for ever): the queued trials (baselines) as workers free
         up, otherwise a single sampled run at a time until one completes."""
@@ -108,6 +110,8 @@ class LadderSearch:
         waiting = [t for t in self._trials if t.state == TrialState.WAITING]
         if len(waiting) > self._started_since_read:
             return Job("waiting", None, 1.0)
+        if self.compute_used() + 1 > self.n_trials - reserved_runs + 1e-9:
+            return None
         if busy:
             return None
         return Job("full", None, 1.0)

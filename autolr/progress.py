@@ -87,6 +87,9 @@ class TuneProgress:
         value = "" if outcome.value is None else f" value {outcome.value:.6g}"
         family = f" {spec.family} lr {spec.lr:.3g}" if spec else ""
         fidelity = ""
+        confirms = control.trial.user_attrs.get("confirms")
+        if confirms is not None:
+            fidelity = f" confirming trial {confirms} on a fresh seed"
         if control.fidelity < 1 and control.run_steps:
             fidelity = f" at {control.run_steps} steps (fidelity {control.fidelity:.3g})"
         line = (

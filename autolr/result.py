@@ -1,4 +1,9 @@
-"""What ``autolr.tune`` hands back: the study, its winner and how the budget was spent."""
+"""What ``autolr.tune`` hands back: the study, its winner and how the budget was spent.
+
+The winner is the confirmed configuration with the best mean over its seeds when the study
+confirmed its top configurations (:mod:`autolr.confirmation`), else its best full-fidelity trial;
+the single luckiest trial stays ``study.best_trial``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from autolr import confirmation
 from autolr.errors import AutolrError
 from autolr.ladder import SHORTENED, LadderSummary, summarize
 from autolr.schedules.spec import ScheduleSpec
@@ -32,7 +38,28 @@ class TuneResult:
         return summarize(settings, self.study.get_trials(deepcopy=False), direction)
 
     @property
+    def confirmed(self) -> list[confirmation.Confirmed]:
+        """Every configuration re-run on fresh seeds, with its value on each seed."""
+        return confirmation.confirmed(self.study.get_trials(deepcopy=False))
+
+    @property
+    def confirmed_winner(self) -> confirmation.Confirmed | None:
+        """The confirmed configuration with the best mean (None when nothing is confirmed)."""
+        direction = self.study.direction.name.lower()
+        return confirmation.winner(self.study.get_trials(deepcopy=False), direction)
+
+    def against_baseline(self) -> confirmation.Comparison | None:
+        """The winner minus the constant baseline on the same confirmation seeds."""
+        best = self.confirmed_winner
+        return confirmation.against_baseline(best, self.confirmed) if best else None
+
+    @property
     def best_trial(self) -> FrozenTrial:
+        """The winner's trial: the confirmed configuration with the best mean, else the best
+        complete trial."""
+        best = self.confirmed_winner
+        if best is not None:
+            return self.study.get_trials(deepcopy=False)[best.number]
         try:
             return self.study.best_trial
         except ValueError:
@@ -47,6 +74,10 @@ class TuneResult:
 
     @property
     def best_value(self) -> float:
+        """The winner's value: its mean over its seeds when confirmed."""
+        best = self.confirmed_winner
+        if best is not None:
+            return best.mean
         value = self.best_trial.value
         assert value is not None
         return value
@@ -54,7 +85,7 @@ class TuneResult:
     def found_by(self) -> dict[str, Any]:
         """Facts about the winning trial, written into exports."""
         best = self.best_trial
-        return {
+        facts: dict[str, Any] = {
             "study": self.study.study_name,
             "trial": best.number,
             "value": best.value,
@@ -62,6 +93,11 @@ class TuneResult:
             "seed": best.user_attrs.get("seed"),
             "date": _dt.date.today().isoformat(),
         }
+        winner = self.confirmed_winner
+        if winner is not None:
+            facts["confirmed"] = {"mean": winner.mean, "std": winner.std,
+                                  "seeds": len(winner.values)}
+        return facts
 
     def export(self, path: str, format: str = "python", *, overwrite: bool = False) -> Any:
         """Write the best schedule as standalone Python (needs only torch) or JSON."""

@@ -1,4 +1,5 @@
-"""``autolr.scheduler`` and ``autolr.report``: the two calls a training script makes.
+"""``autolr.scheduler`` and ``autolr.report``: the two calls a training script makes (and
+``autolr.seed``, for a script that seeds itself).
 
 Behind them is the current trial, if any. Under ``autolr tune`` (or ``autolr.tune``) a trial
 session is active: ``scheduler`` applies the trial's sampled schedule and ``report`` feeds the
@@ -19,10 +20,13 @@ from autolr.errors import AutolrWarning, ConfigError
 from autolr.schedules.spec import ScheduleSpec, load_schedule
 
 SCHEDULE_ENV = "AUTOLR_SCHEDULE"
+SEED_ENV = "AUTOLR_SEED"
 
 
 class TrialSession(Protocol):
-    """What a running trial offers the two calls (in-process or through a worker's pipe)."""
+    """What a running trial offers the calls (in-process or through a worker's pipe)."""
+
+    seed: int  # the trial's seed
 
     def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec: ...
 
@@ -62,6 +66,36 @@ def in_trial() -> bool:
 def last_report() -> tuple[int, float | None]:
     """How many values were reported so far and the last one (read by the plateau family)."""
     return _state.report_count, _state.last_value
+
+
+def seed(default: int | None = None) -> int | None:
+    """The seed this run should train with: the trial's seed under tuning (each trial has its
+    own, recorded as its ``seed`` attribute); run plainly, the ``AUTOLR_SEED`` environment
+    variable, else ``default``.
+
+    A script that seeds itself (``torch.manual_seed(args.seed)``) undoes the seeding autolr does
+    at the start of each trial, so every trial would train on the same draw. Seed from this
+    instead: ``torch.manual_seed(autolr.seed(default=args.seed))``.
+    """
+    owner = "autolr.seed"
+    if default is not None:
+        default = _validation.number("default", owner, default, low=0, integer=True)
+    session = _state.session
+    if session is not None:
+        return session.seed
+    text = os.environ.get(SEED_ENV)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            f"The {SEED_ENV} environment variable must be a seed, a whole number >= 0. Got "
+            f"{text!r}; set it to a number such as 1234, or unset it."
+        )
+    return value
 
 
 def scheduler(optimizer: Any, total_steps: int, default: str | ScheduleSpec | None = None) -> Any:

@@ -45,6 +45,8 @@ class StudyConfig:
     search: str | None = None  # None: the study's own, "ladder" for a new one
     ladder: tuple[float, ...] | None = None  # requested fidelities, the last 1
     eta: int | None = None
+    confirm: tuple[int, int] | None = None  # (top k, seeds m); None: the default plan; (0, 0) off
+    seed_arg: str | None = None  # the script option each trial's seed is passed as (CLI)
 
 
 def make_config(
@@ -64,6 +66,8 @@ def make_config(
     search: Any = None,
     ladder: Any = None,
     eta: Any = None,
+    confirm: Any = None,
+    seed_arg: Any = None,
     owner: str = _OWNER,
 ) -> StudyConfig:
     """Check every argument; each bad one raises an error naming it, the value and the rule."""
@@ -133,7 +137,35 @@ def make_config(
         n_trials=n_trials, direction=direction, families=chosen, lr=lr_range, warmup=warmup,
         pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
         baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
+        confirm=_confirm(confirm, owner), seed_arg=_seed_arg(seed_arg, owner),
     )
+
+
+def _confirm(value: Any, owner: str) -> tuple[int, int] | None:
+    """``None`` (the default plan), ``0`` / ``False`` (no confirmation) or ``(k, m)``: the top
+    k configurations on m fresh seeds each."""
+    if value is None:
+        return None
+    rule = ("must be (k, m), the top k configurations re-run on m fresh seeds (whole numbers "
+            ">= 0), or 0 for none")
+    if value is False or (isinstance(value, int) and not isinstance(value, bool) and value == 0):
+        return (0, 0)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise _validation.fail("confirm", owner, rule, value)
+    k, m = value
+    for item in (k, m):
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise _validation.fail("confirm", owner, rule, value)
+    return (k, m) if k and m else (0, 0)
+
+
+def _seed_arg(value: Any, owner: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("-") or len(value) < 2 or " " in value:
+        raise _validation.fail("seed_arg", owner, "must be the script's option for its seed, "
+                               "such as '--seed'", value)
+    return value
 
 
 def _fidelities(value: Any, owner: str) -> tuple[float, ...]:
@@ -182,6 +214,8 @@ def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str
             "ladder_request": request if search == "ladder" else None,
             "ladder": None,
             "n_trials": config.n_trials,
+            "confirm": list(config.confirm) if config.confirm is not None else None,
+            "seed_arg": config.seed_arg,
         }
     for key, label in (("families", "families"), ("warmup", "warmup")):
         want = list(config.families) if key == "families" else config.warmup
@@ -201,6 +235,10 @@ def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str
         settings["lr"] = list(config.lr)
         settings["widened"] = 0
     settings["n_trials"] = config.n_trials
+    if config.confirm is not None:
+        settings["confirm"] = list(config.confirm)
+    if config.seed_arg is not None:
+        settings["seed_arg"] = config.seed_arg
     return settings
 
 def _check_search(config: StudyConfig, stored: dict[str, Any], request: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr import _validation
+from autolr import _validation, confirmation
 from autolr.errors import AutolrWarning, ConfigError, StudyStopped
 from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs
 from autolr.ladder_search import LadderSearch
@@ -44,8 +44,9 @@ from autolr.trial_control import TrialControl, TrialOutcome
 SAME_ERROR_TRIALS = 3
 _OWNER = "tune"
 __all__ = [
-    "DIRECTIONS", "SETTINGS_ATTR", "StudyConfig", "StudyRun", "TuneResult", "count_states",
-    "make_config", "run_study", "trial_seed", "tune",
+    "DIRECTIONS", "SETTINGS_ATTR", "StudyConfig", "StudyRun", "TuneResult", "confirm",
+    "confirmation_config", "count_states", "make_config", "run_confirmation", "run_study",
+    "trial_seed", "tune",
 ]
 
 
@@ -67,6 +68,7 @@ def tune(
     search: str | None = None,
     ladder: Sequence[float] | None = None,
     eta: int | None = None,
+    confirm: tuple[int, int] | int | None = None,
 ) -> TuneResult:
     """Find the LR schedule that optimises what ``fn`` reports.
 
@@ -103,6 +105,11 @@ def tune(
         ladder: the rungs as fractions of the run (default ``(1/9, 1/3, 1)``); each moves to
             the nearest step where the script reports, and 1 is added when missing.
         eta: the ladder's reduction factor (default 3): the best ``1/eta`` of a rung go on.
+        confirm: ``(k, m)``: when the search part of the budget is spent, re-run the top ``k``
+            configurations and the constant baseline on ``m`` fresh seeds (the same seeds for
+            each), inside ``n_trials``; the winner is the best mean (see
+            :mod:`autolr.confirmation`). ``0`` turns it off; the default spends about a sixth
+            of the budget.
     """
     if not callable(fn):
         raise _validation.fail("fn", _OWNER, "must be a zero-argument callable", fn)
@@ -121,6 +128,7 @@ def tune(
         n_trials=n_trials, direction=direction, families=families, lr=lr, warmup=warmup,
         pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
         baselines=baselines, timeout=timeout, search=search, ladder=ladder, eta=eta,
+        confirm=confirm,
     )
     return run_study(config, InProcessRunner(fn))
 
@@ -164,6 +172,9 @@ class StudyRun:
         self._expected_reports = max((len(t.intermediate_values) for t in complete), default=0)
         self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
         self.search: LadderSearch | None = None
+        # autolr confirm: confirmation runs only, beyond the budget (the user asked for them)
+        self.extend_confirmation = False
+        self._reserve = 0
         if self.search_mode() == "ladder":
             self.search = LadderSearch(self.settings, config.direction, config.n_trials, trials)
             self._use_ladder_view()
@@ -252,7 +263,7 @@ class StudyRun:
             low, high = self.space().lr_scale_bounds(base_lr)
             self.sampler.current[LR_PARAM] = FloatDistribution(low, high, log=True)
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
         self.study.set_user_attr(SETTINGS_ATTR, self.settings)
 
     def space(self) -> SearchSpace:
@@ -276,15 +287,37 @@ class StudyRun:
             return self.search.compute_used(), "full runs"
         return float(self._counted), "trials"
 
+    def confirm_plan(self) -> tuple[int, int]:
+        """``(k, m)``: the top k configurations and the constant baseline on m fresh seeds."""
+        stored = self.settings.get("confirm")
+        if stored is not None:
+            return int(stored[0]), int(stored[1])
+        baselines = len(self.space().baseline_params()) if self.settings.get(
+            "baselines_enqueued") else 0
+        return confirmation.default_plan(self.config.n_trials, baselines)
+
+    def _reserved_runs(self, trials: list[FrozenTrial] | None = None) -> int:
+        """The full runs of the budget still kept for confirmation runs not started yet."""
+        if self.extend_confirmation:
+            return 0
+        if trials is None:
+            trials = self.study.get_trials(deepcopy=False)
+        constant = self.settings.get("baselines_enqueued") and any(
+            name == "constant" for name, _ in self.space().baseline_params())
+        planned = confirmation.plan_runs(self.confirm_plan(), with_baseline=bool(constant))
+        return max(0, planned - confirmation.started_confirmations(trials))
+
     def run(self) -> TuneResult:
         config = self.config
         if config.baselines and not self.settings.get("baselines_enqueued"):
             for name, params in self.space().baseline_params():
                 self.study.enqueue_trial(params, user_attrs={"baseline": name})
             self.settings["baselines_enqueued"] = True
-            self._save_settings()
-            if self.search is not None:
-                self.search.refresh(self.study.get_trials(deepcopy=False))
+            self.save_settings()
+        trials = self.study.get_trials(deepcopy=False)
+        if self.search is not None:
+            self.search.refresh(trials)
+        self._reserve = self._reserved_runs(trials)
         deadline = time.monotonic() + config.timeout if config.timeout else math.inf
         runner = self.runner
         stopping: BaseException | None = None
@@ -318,11 +351,61 @@ class StudyRun:
                           notes=self.notes)
 
     def _next_job(self) -> Job | None:
+        """The search's next run within the budget less the confirmation reserve; once the
+        search has nothing left to run (and nothing runs), the confirmation runs."""
         busy = self.runner.busy()
+        if not self.extend_confirmation:
+            if self.search is not None:
+                job = self.search.next_job(busy, self._reserve)
+            elif self._counted + busy < self.config.n_trials - self._reserve:
+                job = Job("full", None, 1.0)
+            else:
+                job = None
+            if job is not None or busy:
+                return job
+        job = self._confirmation_job(busy)
+        if job is None and self._reserve and not confirmation.candidates(
+            self.study.get_trials(deepcopy=False), self.config.direction, 1
+        )[0]:
+            # nothing completed that could be confirmed: the reserve goes back to the search
+            self._reserve = 0
+            return self._next_job()
+        return job
+
+    def _confirmation_job(self, busy: int) -> Job | None:
+        """Queue the confirmation runs still missing (as many as the budget buys), then run the
+        oldest queued one."""
+        plan = self.confirm_plan()
+        trials = self.study.get_trials(deepcopy=False)
+        waiting = sum(t.state == TrialState.WAITING for t in trials)
+        if self.extend_confirmation:
+            room = math.inf
+        elif self.search is not None:
+            room = math.floor(self.config.n_trials - self.search.compute_used() + 1e-9)
+        else:
+            room = self.config.n_trials - self._counted - busy
+        room -= waiting
+        seed = self.settings["seed"]
+        for run in confirmation.pending(trials, self.config.direction, plan,
+                                        lambda j: trial_seed(seed, confirmation.CONFIRM_SEED_BASE
+                                                             + j)):
+            if room < 1:
+                break
+            attrs: dict[str, Any] = {"confirms": run.origin, "confirm_round": run.round_,
+                                     "seed": run.seed}
+            if run.baseline is not None:
+                attrs["baseline"] = run.baseline
+            self.study.enqueue_trial(run.params, user_attrs=attrs)
+            room -= 1
+            waiting += 1
+        if not waiting:
+            return None
         if self.search is not None:
-            return self.search.next_job(busy)
-        if self._counted + busy < self.config.n_trials:
-            return Job("full", None, 1.0)
+            self.search.refresh(self.study.get_trials(deepcopy=False))
+            return self.search.next_job(busy) if not self.extend_confirmation else Job(
+                "waiting", None, 1.0)
+        if self.extend_confirmation or self._counted + busy < self.config.n_trials:
+            return Job("waiting", None, 1.0)
         return None
 
     def _start_trial(self, job: Job) -> None:
@@ -335,8 +418,11 @@ class StudyRun:
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
             trial = self.study.ask()
         fidelity = job.fidelity
-        if job.kind == "waiting":  # a queued trial carries what it is
-            attrs = trial.user_attrs
+        attrs = trial.user_attrs  # a queued trial carries what it is
+        seed = trial_seed(self.settings["seed"], trial.number)
+        if "confirms" in attrs and isinstance(attrs.get("seed"), int):
+            seed = attrs["seed"]  # a confirmation round's seed, the same for every configuration
+        if job.kind == "waiting":
             fidelity = float(attrs.get("fidelity", 1.0))
             job = Job("waiting", attrs.get("rung"), fidelity)
         elif job.kind == "new":
@@ -345,7 +431,7 @@ class StudyRun:
         control = TrialControl(
             trial,
             self.space(),
-            seed=trial_seed(self.settings["seed"], trial.number),
+            seed=seed,
             owner=self.owner,
             prune_after=self._prune_after(),
             fidelity=fidelity,
@@ -381,6 +467,10 @@ class StudyRun:
             self._plan_ladder(control, outcome)
         if self.search is not None:
             self.search.refresh(trials)
+        if "confirms" in control.trial.user_attrs:
+            repeat = confirmation.identical_repeats(trials)
+            if repeat is not None:
+                control.warnings.append(confirmation.seeds_itself_message(*repeat))
         for message in control.warnings:
             if message not in self.warnings:
                 self.warnings.append(message)
@@ -431,7 +521,7 @@ class StudyRun:
             self.settings["total_steps"] = control.declared_steps
             changed = True
         if changed:
-            self._save_settings()
+            self.save_settings()
 
     def _plan_ladder(self, control: TrialControl, outcome: TrialOutcome) -> None:
         """Place the rungs on the first completed full run; or fall back to the full search."""
@@ -444,7 +534,7 @@ class StudyRun:
             declared_steps=control.declared_steps, steps_taken=control.steps_taken,
             report_positions=control.report_positions,
         )
-        self._save_settings()
+        self.save_settings()
         self.notes.append(message)
         if search.planned:
             self._use_ladder_view()
@@ -485,7 +575,7 @@ class StudyRun:
             low /= 10
         self.settings["lr_scale"] = [low, high]
         self.settings["widened"] += 1
-        self._save_settings()
+        self.save_settings()
         self._sync_lr_range()
         return (
             f"{edge_finding(side, best)} The range was widened to {low:g}x-{high:g}x the "
@@ -505,3 +595,73 @@ def run_study(
         config, runner, on_trial_start=on_trial_start, on_trial_end=on_trial_end
     )
     return study_run.run()
+
+
+# --- confirming an existing study beyond its budget -------------------------------------------
+
+
+def confirmation_config(
+    storage: str, study_name: str, top: Any = None, seeds: Any = None, *, owner: str = _OWNER
+) -> StudyConfig:
+    """The config that confirms (or extends the confirmation of) a stored study: the top
+    ``top`` configurations and the constant baseline on ``seeds`` fresh seeds. Defaults: the
+    study's own number of configurations (3 when it confirmed none) and one seed more than it
+    has. Nothing stored changes when the study cannot be confirmed."""
+    if top is not None:
+        top = _validation.number("top", owner, top, low=1, integer=True)
+    if seeds is not None:
+        seeds = _validation.number("seeds", owner, seeds, low=1, integer=True)
+    backend = open_storage(storage)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=backend)
+    except KeyError:
+        raise ConfigError(f"No study named {study_name!r} in {storage}. Check --study.") from None
+    settings = study.user_attrs.get(SETTINGS_ATTR)
+    if not isinstance(settings, dict):
+        raise ConfigError(
+            f"Study {study_name!r} was not written by autolr tune, so autolr cannot tell how to "
+            "re-run its configurations."
+        )
+    trials = study.get_trials(deepcopy=False)
+    direction = study.direction.name.lower()
+    if not confirmation.candidates(trials, direction, 1)[0]:
+        raise ConfigError(
+            f"Study {study_name!r} has no complete full-length trial to confirm yet. Run "
+            "autolr tune on it first; nothing was changed."
+        )
+    stored = settings.get("confirm")
+    if stored is None:  # the default plan the study ran with
+        baselines = sum("baseline" in t.user_attrs and not confirmation.is_confirmation(t)
+                        and "requeued_from" not in t.user_attrs for t in trials)
+        stored = confirmation.default_plan(int(settings.get("n_trials") or 0), baselines)
+    k = top if top is not None else (int(stored[0]) or confirmation.MAX_TOP)
+    m = seeds if seeds is not None else int(stored[1]) + 1
+    return make_config(
+        n_trials=int(settings.get("n_trials") or len(trials)), direction=direction,
+        families=settings["families"], warmup=settings["warmup"], storage=storage,
+        study_name=study_name, baselines=False, confirm=(k, m), owner=owner,
+    )
+
+
+def run_confirmation(config: StudyConfig, runner: Any, **hooks: Any) -> TuneResult:
+    """Run ``config``'s confirmation runs, beyond the study's budget (the user asked)."""
+    study_run = StudyRun(config, runner, **hooks)
+    study_run.extend_confirmation = True
+    return study_run.run()
+
+
+def confirm(
+    fn: Callable[[], Any],
+    *,
+    study_name: str,
+    storage: str,
+    top: int | None = None,
+    seeds: int | None = None,
+) -> TuneResult:
+    """Re-run a stored study's top ``top`` configurations and the constant baseline on
+    ``seeds`` fresh seeds with ``fn``, beyond the study's budget (``autolr confirm`` for a
+    study tuned from Python). The result's winner is the best mean."""
+    if not callable(fn):
+        raise _validation.fail("fn", "confirm", "must be a zero-argument callable", fn)
+    config = confirmation_config(storage, study_name, top, seeds, owner="confirm")
+    return run_confirmation(config, InProcessRunner(fn))

@@ -26,8 +26,9 @@ from autolr.schedules.spec import ScheduleSpec
 class PipeSession:
     """A trial session whose study lives in the parent process."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, seed: int) -> None:
         self.connection = connection
+        self.seed = seed
         self.steps_taken = 0
         self.curve: list[float] = []
 
@@ -60,8 +61,8 @@ def _run_script(script: str) -> None:
 
 
 def run_one(connection: Connection, script: str, args: list[str], job: dict[str, Any]) -> None:
-    session = PipeSession(connection)
-    sys.argv = [script, *args]
+    session = PipeSession(connection, job["seed"])
+    sys.argv = [script, *job.get("args", args)]
     result: dict[str, Any] = {"status": "complete"}
     try:
         outcome = run_trial(lambda: _run_script(script), session, job["seed"])

@@ -4,7 +4,9 @@ The parent (this module) owns the study; each worker imports torch once and then
 after another (:mod:`autolr.worker_main`). GPU workers see one GPU each through
 ``CUDA_VISIBLE_DEVICES``; CPU workers split the cores through torch's thread count. A worker that
 dies is replaced and its trial failed with the reason and the last lines of its output; a trial
-past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file.
+past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file. With
+``seed_arg`` (``autolr tune --seed-arg --seed``), each trial's seed reaches the script as that
+option.
 """
 
 from __future__ import annotations
@@ -43,6 +45,32 @@ class Slot:
     step: int = 0
 
 
+def with_seed_arg(args: list[str], option: str, seed: int) -> list[str]:
+    """``args`` with ``option`` set to ``seed``: every ``option X`` or ``option=X`` given is
+    replaced by one ``option seed`` at the end."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(f"{option}="):
+            kept.append(arg)
+    return [*kept, option, str(seed)]
+
+
+def rejected_seed_arg(option: str | None, output: str) -> bool:
+    """True when the script's own argument parser refused ``option`` (argparse's words)."""
+    if not option:
+        return False
+    return any(
+        marker in line and option in line
+        for line in output.splitlines()
+        for marker in ("unrecognized arguments", "no such option", "unrecognized option")
+    )
+
+
 def visible_gpus() -> list[str]:
     """The GPUs this process may use, as CUDA device ids ("0", "1", ...).
 
@@ -75,9 +103,11 @@ class WorkerPool:
         trial_timeout: float | None = None,
         isolate: bool = False,
         log_dir: str | os.PathLike[str],
+        seed_arg: str | None = None,
     ) -> None:
         self.script = str(Path(script).resolve())
         self.script_args = list(script_args or [])
+        self.seed_arg = seed_arg
         self.trial_timeout = trial_timeout
         self.isolate = isolate
         log_root = Path(log_dir)
@@ -117,7 +147,10 @@ class WorkerPool:
         slot.step = 0
         assert slot.connection is not None
         try:
-            slot.connection.send(("run", {"trial": control.number, "seed": control.seed}))
+            job: dict[str, Any] = {"trial": control.number, "seed": control.seed}
+            if self.seed_arg:
+                job["args"] = with_seed_arg(self.script_args, self.seed_arg, control.seed)
+            slot.connection.send(("run", job))
         except OSError:
             self._worker_died(slot)
 
@@ -222,8 +255,19 @@ class WorkerPool:
         elif status == "pruned":
             outcome = control.pruned(result.get("reason"))
         else:
-            error = f"{result['error']}\nLast output of the worker:\n{self._log_tail(slot, 10)}"
-            outcome = control.failed(result["reason"], error, result.get("signature"))
+            tail = self._log_tail(slot, 10)
+            error = f"{result['error']}\nLast output of the worker:\n{tail}"
+            if rejected_seed_arg(self.seed_arg, tail):
+                error = (
+                    f"The script does not take the option {self.seed_arg} that --seed-arg "
+                    f"passes each trial's seed as. Give --seed-arg the option your script "
+                    "reads its seed from, or drop --seed-arg and seed from autolr.seed() in "
+                    f"the script. The script said:\n{tail}"
+                )
+                outcome = control.failed(result["reason"], error, result.get("signature"))
+                outcome.fatal = True
+            else:
+                outcome = control.failed(result["reason"], error, result.get("signature"))
         self._release(slot, outcome)
 
     def _release(self, slot: Slot, outcome: TrialOutcome) -> None:

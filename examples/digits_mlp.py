@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--seed", type=int, default=None,
-                        help="seed torch (under autolr tune each trial is seeded already)")
+                        help="seed torch (AUTOLR_SEED does too; under autolr tune each trial "
+                             "has its own seed)")
     args = parser.parse_args(argv)
-    train(args.epochs, args.lr, args.batch_size, args.hidden, args.seed)
+    seed = autolr.seed(default=args.seed)  # the trial's seed under autolr tune
+    train(args.epochs, args.lr, args.batch_size, args.hidden, seed)
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def _full_spec(trial, result) -> autolr.ScheduleSpec:
 
 
 def test_the_divergence_guard_is_on_at_every_rung():
-    result = quiet_tune(toy(nan_when=lambda lr, step: lr > 0.3), n_trials=8, seed=1)
+    result = quiet_tune(toy(nan_when=lambda lr, step: lr > 0.3), n_trials=8, seed=1, confirm=0)
     diverged = [t for t in result.study.trials if t.user_attrs.get("reason") == "diverged"]
     assert diverged
     assert any(t.user_attrs.get("fidelity", 1.0) < 1 for t in diverged)

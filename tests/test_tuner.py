@@ -194,7 +194,7 @@ def test_lr_edge_is_reported_and_the_range_widened():
     assert max(t.params["lr_scale"] for t in result.study.trials) > 10
 
     fixed = autolr.tune(wants_high_lr, n_trials=12, seed=0, families=["constant"],
-                        warmup=False, pruner="none", lr=(1e-3, 0.02))
+                        warmup=False, pruner="none", lr=(1e-3, 0.02), confirm=0)
     assert "Widen --lr" in fixed.lr_edge
     assert max(t.user_attrs["lr"] for t in fixed.study.trials[1:]) <= 0.02
 

@@ -13,8 +13,15 @@ ran the whole of their (compressed) schedule.
 
 Only full-fidelity complete trials can be "the winner", rank in the best trials, the leaderboard,
 the history and the LR curves of the best trials: a shortened run's value is a lower-fidelity
-number, often better than any full run's. Strings here are raw database text; whoever renders
-them escapes them.
+number, often better than any full run's.
+
+When the study confirmed its top configurations on fresh seeds (:mod:`autolr.confirmation`), the
+winner is the confirmed configuration with the best mean over its seeds, and the baselines show
+their confirmed means where they were confirmed; the single luckiest run stays on show beside
+it. Confirmation runs (complete ones count as ``confirmation`` in :class:`Counts`) are folded
+into the trial they repeat: they never rank as configurations of their own (see
+:mod:`autolr.reports.confirm_data`). Strings here are raw database text; whoever renders them
+escapes them.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import statistics
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
@@ -32,6 +39,15 @@ from optuna.trial import FrozenTrial, TrialState
 from autolr.errors import AutolrError
 from autolr.ladder import SHORTENED, Ladder, planned_steps, rung_of
 from autolr.lr_edge import lr_edge_warning, scale_bounds
+from autolr.reports.confirm_data import (
+    ConfirmedConfig,
+    PairedDifference,
+    SingleRun,
+    confirmed_configs,
+    is_confirmation,
+    luckiest,
+    standing,
+)
 from autolr.reports.ladder_data import (
     LadderInfo,
     LadderRun,
@@ -79,6 +95,9 @@ class Counts:
     failed: int = 0
     running: int = 0
     waiting: int = 0
+    # confirmation runs that completed (one that was pruned, failed or is still to run counts
+    # by how it ended)
+    confirmation: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,7 +111,9 @@ class FailureReason:
 
 @dataclass(frozen=True)
 class Winner:
-    """The best complete trial and its schedule, in words and as its formula."""
+    """The best complete trial and its schedule, in words and as its formula: when the study
+    confirmed its top configurations, the confirmed one with the best mean (``value`` is then
+    that mean, ``confirmed`` its every seed, ``best_single_run`` the luckiest run of all)."""
 
     number: int
     value: float
@@ -110,6 +131,8 @@ class Winner:
     baseline: str | None
     # the runs of the ladder it climbed, lowest rung first: (trial number, rung, value there)
     lineage: tuple[tuple[int, int, float | None], ...] = ()
+    confirmed: ConfirmedConfig | None = None
+    best_single_run: SingleRun | None = None  # only when confirmed
 
 
 @dataclass(frozen=True)
@@ -120,6 +143,7 @@ class BaselineResult:
     number: int
     outcome: str
     value: float | None  # the objective, or the last reported value when it did not complete
+    confirmed: ConfirmedConfig | None = None  # its values on fresh seeds, when re-run
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,7 @@ class Summary:
     step_mismatches: tuple[str, ...]
     notes: tuple[str, ...]  # what the page must say about an empty / tiny / all-failed study
     search: str | None = None  # "ladder" or "full" (None: a study autolr did not run)
+    confirmed: tuple[ConfirmedConfig, ...] = ()  # re-run on fresh seeds, the best mean first
 
 
 @dataclass(frozen=True)
@@ -155,6 +180,7 @@ class Curve:
     best: bool = False
     planned: bool = False  # an LR curve computed from the spec (not recorded while training)
     rung: int | None = None  # the ladder rung the run reached (None outside a ladder study)
+    seeds: int = 1  # over 1: ``value`` is the configuration's mean over this many seeds
 
 
 @dataclass(frozen=True)
@@ -184,6 +210,8 @@ class FamilyRow:
     values: tuple[float, ...]  # objectives of the complete trials
     numbers: tuple[int, ...]
     shortened: int = 0  # runs that ended at a lower rung of the ladder
+    confirmations: int = 0  # confirmation runs (not counted above: they repeat trials)
+    best_seeds: int = 1  # over 1: ``best_value`` is a confirmed configuration's mean
 
 
 @dataclass(frozen=True)
@@ -201,11 +229,12 @@ class TopTrial:
     warmup_steps: int | None
     params: tuple[tuple[str, str], ...]
     baseline: str | None
+    confirmed: ConfirmedConfig | None = None  # its values on fresh seeds, when re-run
 
 
 @dataclass(frozen=True)
 class History:
-    numbers: tuple[int, ...]  # complete trials in order
+    numbers: tuple[int, ...]  # complete trials in order (confirmation runs left out)
     values: tuple[float, ...]
     families: tuple[str, ...]
     best_so_far: tuple[float, ...]
@@ -386,8 +415,13 @@ def _first_line(text: Any) -> str:
 
 # --- summary -----------------------------------------------------------------------------------
 def count_outcomes(trials: Iterable[FrozenTrial]) -> Counts:
-    counter = Counter(outcome(t) for t in trials)
-    return Counts(total=sum(counter.values()), **{name: counter[name] for name in OUTCOMES})
+    """Trials by how they ended; a complete confirmation run is a ``confirmation``."""
+    counter = Counter(
+        "confirmation" if (end := outcome(t)) == "complete" and is_confirmation(t) else end
+        for t in trials
+    )
+    return Counts(total=sum(counter.values()), **{name: counter[name] for name in OUTCOMES},
+                  confirmation=counter["confirmation"])
 
 
 def summarize(
@@ -398,8 +432,12 @@ def summarize(
 ) -> Summary:
     """The summary of a study from its name, direction, user attributes and trials."""
     counts = count_outcomes(trials)
-    ranked = _ranked(direction, trials)
-    best = winner(ranked[0][1], trials) if ranked else None
+    configs = confirmed_configs(direction, trials)
+    order = standing(direction, trials, configs)
+    best = winner(order[0][1], trials) if order else None
+    if best is not None and configs and configs[0].number == best.number:
+        best = replace(best, value=configs[0].mean, confirmed=configs[0],
+                       best_single_run=luckiest(direction, trials))
     settings = settings_of(user_attrs)
     ladder = planned_ladder(settings)
     spent, unpruned = step_costs(trials, ladder.total_steps if ladder is not None else None)
@@ -409,7 +447,7 @@ def summarize(
         direction=direction,
         counts=counts,
         best=best,
-        baselines=baseline_results(trials),
+        baselines=baseline_results(trials, configs),
         steps_spent=spent,
         steps_unpruned=unpruned,
         step_unit=_step_unit(trials),
@@ -421,6 +459,7 @@ def summarize(
         )),
         notes=study_notes(counts, failures, settings),
         search=search_of(settings),
+        confirmed=configs,
     )
 
 
@@ -535,16 +574,23 @@ def _words(
     return sentence + "."
 
 
-def baseline_results(trials: Iterable[FrozenTrial]) -> tuple[BaselineResult, ...]:
-    """The baseline trials in the order they ran (a requeued baseline: its last run)."""
+def baseline_results(
+    trials: Iterable[FrozenTrial], confirmed: Sequence[ConfirmedConfig] = ()
+) -> tuple[BaselineResult, ...]:
+    """The baseline trials in the order they ran (a requeued baseline: its last run), each with
+    its values on fresh seeds where it was ``confirmed``; a confirmation run of a baseline is
+    not a baseline run of its own."""
+    by_number = {c.number: c for c in confirmed}
     found: dict[str, BaselineResult] = {}
     for trial in trials:
         name = trial.user_attrs.get("baseline")
-        if name is None or trial.state in (TrialState.RUNNING, TrialState.WAITING):
+        if (name is None or trial.state in (TrialState.RUNNING, TrialState.WAITING)
+                or is_confirmation(trial)):
             continue
         result = outcome(trial)
         value = _value(trial) if result == "complete" else _last_report(trial)
-        found[str(name)] = BaselineResult(str(name), trial.number, result, value)
+        found[str(name)] = BaselineResult(str(name), trial.number, result, value,
+                                          by_number.get(trial.number))
     return tuple(found.values())
 
 
@@ -653,7 +699,10 @@ def planned_lr(spec: ScheduleSpec, limit: int = MAX_LR_POINTS) -> tuple[tuple, t
     return tuple(steps), tuple(spec.lr * spec.multiplier(i) for i in steps)
 
 
-def _lr_curve(trial: FrozenTrial, *, prefer_planned: bool, best: bool = False) -> Curve | None:
+def _lr_curve(
+    trial: FrozenTrial, *, prefer_planned: bool, best: bool = False,
+    confirmed: ConfirmedConfig | None = None,
+) -> Curve | None:
     spec = _spec(trial)
     recorded = recorded_lr(trial)
     planned = None
@@ -668,36 +717,44 @@ def _lr_curve(trial: FrozenTrial, *, prefer_planned: bool, best: bool = False) -
     if points is None:
         return None
     value = _value(trial) if trial.state == TrialState.COMPLETE else _last_report(trial)
+    if confirmed is not None:
+        value = confirmed.mean
     baseline = trial.user_attrs.get("baseline")
     return Curve(
         number=trial.number, family=family_of(trial), outcome=outcome(trial), value=value,
         steps=points[0], values=points[1],
         baseline=str(baseline) if baseline is not None else None,
         best=best, planned=planned is not None,
+        seeds=len(confirmed.values) if confirmed is not None else 1,
     )
 
 
 def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURVES) -> LrCurves:
-    """The LR curves of the best ``top`` complete trials (as recorded), and the winner against
-    each baseline's schedule over the whole run."""
-    ranked = [t for _, t in _ranked(direction, trials)]
+    """The LR curves of the best ``top`` complete trials (as recorded; a configuration confirmed
+    on fresh seeds with its mean), and the winner against each baseline's schedule over the
+    whole run."""
+    configs = {c.number: c for c in confirmed_configs(direction, trials)}
+    ranked = [t for _, t in standing(direction, trials, tuple(configs.values()))]
     best = ranked[0] if ranked else None
     top_curves = tuple(
         c for i, t in enumerate(ranked[:top])
-        if (c := _lr_curve(t, prefer_planned=False, best=i == 0)) is not None
+        if (c := _lr_curve(t, prefer_planned=False, best=i == 0,
+                           confirmed=configs.get(t.number))) is not None
     )
     versus: list[Curve] = []
     if best is not None:
-        first = _lr_curve(best, prefer_planned=False, best=True)
+        first = _lr_curve(best, prefer_planned=False, best=True,
+                          confirmed=configs.get(best.number))
         if first is not None:
             versus.append(first)
         baselines: dict[str, FrozenTrial] = {}
         for trial in trials:
             name = trial.user_attrs.get("baseline")
-            if name is not None and trial.number != best.number and trial.user_attrs.get("spec"):
+            if (name is not None and trial.number != best.number and trial.user_attrs.get("spec")
+                    and not is_confirmation(trial)):
                 baselines[str(name)] = trial
         for trial in baselines.values():
-            curve = _lr_curve(trial, prefer_planned=True)
+            curve = _lr_curve(trial, prefer_planned=True, confirmed=configs.get(trial.number))
             if curve is not None:
                 versus.append(curve)
     return LrCurves(top_curves, tuple(versus), _step_unit(trials))
@@ -709,9 +766,9 @@ def learning_curves(
 ) -> LearningCurves:
     """Every trial's reported values against step, thinned so that all curves together stay
     within a budget of points (first and last report always kept); on a ``ladder``, each with
-    the rung it reached."""
-    ranked = _ranked(direction, trials)
-    best = ranked[0][1].number if ranked else None
+    the rung it reached. The winner's first run is the best curve."""
+    order = standing(direction, trials, confirmed_configs(direction, trials))
+    best = order[0][1].number if order else None
     series = []
     for trial in trials:
         points = sorted(
@@ -743,15 +800,22 @@ def learning_curves(
 
 # --- families and trials -------------------------------------------------------------------------
 def leaderboard(direction: str, trials: Sequence[FrozenTrial]) -> Leaderboard:
-    """Per family: how its trials ended and its objectives, the best family first."""
+    """Per family: how its trials ended and its objectives, the best family first. Confirmation
+    runs are counted apart (they repeat a trial on another seed), not ranked; a family's best
+    is its best configuration as the best trials rank them (a confirmed one by its mean), so
+    the winner's family leads."""
     order = family_order(trials)
-    ranked = _ranked(direction, trials)
+    configs = confirmed_configs(direction, trials)
+    seeds = {c.number: len(c.values) for c in configs}
+    ranked = [(v, t) for v, t in _ranked(direction, trials) if not is_confirmation(t)]
+    best_first = standing(direction, trials, configs)
     rows = []
     for family in order:
-        mine = [t for t in trials if family_of(t) == family]
+        everyone = [t for t in trials if family_of(t) == family]
+        mine = [t for t in everyone if not is_confirmation(t)]
         scored = sorted(((t.number, v) for v, t in ranked if family_of(t) == family))
         values = tuple(v for _, v in scored)
-        best = next(((v, t.number) for v, t in ranked if family_of(t) == family), None)
+        best = next(((v, t.number) for v, t in best_first if family_of(t) == family), None)
         ends = Counter(outcome(t) for t in mine)
         rows.append(FamilyRow(
             family=family,
@@ -764,9 +828,12 @@ def leaderboard(direction: str, trials: Sequence[FrozenTrial]) -> Leaderboard:
             values=values,
             numbers=tuple(n for n, _ in scored),
             shortened=ends["shortened"],
+            confirmations=len(everyone) - len(mine),
+            best_seeds=seeds.get(best[1], 1) if best else 1,
         ))
     sign = -1.0 if direction == "maximize" else 1.0
     rows.sort(key=lambda r: (r.best_value is None,
+                             r.best_number not in seeds,  # confirmed configurations first
                              sign * r.best_value if r.best_value is not None else 0.0,
                              order.index(r.family)))
     return Leaderboard(tuple(rows), direction)
@@ -775,9 +842,14 @@ def leaderboard(direction: str, trials: Sequence[FrozenTrial]) -> Leaderboard:
 def top_trials(
     direction: str, trials: Sequence[FrozenTrial], n: int = TOP_TRIALS
 ) -> tuple[TopTrial, ...]:
-    """The best ``n`` complete trials with their schedules."""
+    """The best ``n`` complete trials with their schedules: the configurations confirmed on
+    fresh seeds first, by their mean, then the others by their value; confirmation runs folded
+    into the trial they confirm (``value`` stays each trial's own)."""
+    configs = {c.number: c for c in confirmed_configs(direction, trials)}
     rows = []
-    for value, trial in _ranked(direction, trials)[:n]:
+    for _, trial in standing(direction, trials, tuple(configs.values()))[:n]:
+        value = _value(trial)
+        assert value is not None
         family = family_of(trial)
         spec = trial.user_attrs.get("spec")
         params = spec.get("params") if isinstance(spec, Mapping) else None
@@ -792,18 +864,20 @@ def top_trials(
             warmup_steps=_int(_spec_number(trial, "warmup_steps")),
             params=tuple((str(k), _fmt(v)) for k, v in params.items()),
             baseline=str(baseline) if baseline is not None else None,
+            confirmed=configs.get(trial.number),
         ))
     return tuple(rows)
 
 
 # --- history, importance, timeline -------------------------------------------------------------
 def history(direction: str, trials: Sequence[FrozenTrial]) -> History:
-    """The objective of each complete trial in order, with the best so far."""
+    """The objective of each complete trial in order, with the best so far (confirmation runs
+    left out: they repeat trials on other seeds)."""
     pick = max if direction == "maximize" else min
     numbers, values, families, best = [], [], [], []
     for trial in trials:
         value = _value(trial)
-        if value is None:
+        if value is None or is_confirmation(trial):
             continue
         numbers.append(trial.number)
         values.append(value)
@@ -818,7 +892,7 @@ def get_importance(
     """Optuna's parameter importances (PED-ANOVA, which copes with conditional parameters), or
     a note saying why there are none."""
     trials = _trials(study) if trials is None else trials
-    complete = sum(_value(t) is not None for t in trials)
+    complete = sum(_value(t) is not None and not is_confirmation(t) for t in trials)
     if complete < MIN_IMPORTANCE_TRIALS:
         shortened = sum(outcome(t) == "shortened" for t in trials)
         return Importance((), (
@@ -832,7 +906,7 @@ def get_importance(
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = get_param_importances(study)
+            found = get_param_importances(_without_confirmations(study, trials))
     except Exception as exc:  # Optuna raises several kinds on degenerate studies
         return Importance((), (
             f"Optuna could not compute parameter importances ({type(exc).__name__}: "
@@ -842,6 +916,21 @@ def get_importance(
     if not params:
         return Importance((), "No parameter varied among the complete trials.")
     return Importance(params, None)
+
+
+def _without_confirmations(study: optuna.Study, trials: Sequence[FrozenTrial]) -> optuna.Study:
+    """``study``, or an in-memory copy without its confirmation runs (repeats of trials that
+    would weigh their parameters twice)."""
+    if not any(is_confirmation(t) for t in trials):
+        return study
+    quiet = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" line
+    try:
+        copy = optuna.create_study(directions=study.directions)
+    finally:
+        optuna.logging.set_verbosity(quiet)
+    copy.add_trials([t for t in trials if not is_confirmation(t)])
+    return copy
 
 
 def timeline(trials: Sequence[FrozenTrial], ladder: Ladder | None = None) -> Timeline:
@@ -873,6 +962,7 @@ def timeline(trials: Sequence[FrozenTrial], ladder: Ladder | None = None) -> Tim
 __all__ = [
     "Bar",
     "BaselineResult",
+    "ConfirmedConfig",
     "Counts",
     "Curve",
     "FailureReason",
@@ -885,8 +975,10 @@ __all__ = [
     "Leaderboard",
     "LearningCurves",
     "LrCurves",
+    "PairedDifference",
     "Promotion",
     "ReportData",
+    "SingleRun",
     "Summary",
     "Timeline",
     "TopTrial",

@@ -85,10 +85,17 @@ def _value_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
+def _figure_text(curve: Curve) -> str:
+    """A curve's objective; a confirmed configuration's mean over its seeds."""
+    if curve.seeds > 1:
+        return f"mean {_value_text(curve.value)} over {curve.seeds} seeds"
+    return _value_text(curve.value)
+
+
 def _curve_name(curve: Curve) -> str:
     who = f"baseline {curve.baseline}" if curve.baseline else f"#{curve.number} {curve.family}"
     state = "" if curve.outcome == "complete" else f", {curve.outcome}"
-    return text(f"{who} ({_value_text(curve.value)}{state})")
+    return text(f"{who} ({_figure_text(curve)}{state})")
 
 
 def _log_axis(values: Sequence[float]) -> bool:
@@ -148,7 +155,7 @@ def lr_versus_figure(info: LrCurves, families: Sequence[str]) -> go.Figure:
     for curve in info.versus:
         if curve.best:
             line = {"color": colors.get(curve.family, "#111"), "width": 3.5}
-            name = text(f"winner #{curve.number} {curve.family} ({_value_text(curve.value)})")
+            name = text(f"winner #{curve.number} {curve.family} ({_figure_text(curve)})")
         else:
             line = {"color": "#52606d", "width": 2, "dash": BASELINE_DASH[dash % 4]}
             dash += 1

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from autolr.reports.data import (
     BaselineResult,
+    ConfirmedConfig,
     Counts,
     FailureReason,
     LadderInfo,
     Leaderboard,
+    PairedDifference,
     ReportData,
     Summary,
     TopTrial,
@@ -70,6 +72,9 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
     summary = data.summary
     ladder = data.ladder
     full = "full-fidelity " if ladder is not None else ""
+    confirmed = bool(summary.confirmed)
+    folded = (" Confirmation runs are left out: they repeat trials on fresh seeds (see "
+              "Confirmed on fresh seeds)." if summary.counts.confirmation else "")
     plots: dict[str, Plot] = {}
 
     def add(key: str, title: str, caption: str, draw: Callable[[], object] | None,
@@ -80,7 +85,9 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
     lr = data.lr_curves
     add("lr-top", "LR of the best trials",
         f"The learning rate in effect at each scheduler step for the best complete {full}"
-        "trials; the winner is the thickest line.",
+        "trials; the winner is the thickest line."
+        + (" Configurations confirmed on fresh seeds come first, with their mean."
+           if confirmed else ""),
         (lambda: f.lr_top_figure(lr, fams)) if lr.top else None,
         "No complete trial recorded a learning-rate curve.")
     versus_note = "There is no winner to compare yet."
@@ -90,7 +97,9 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
     else:
         caption = ("The winner's schedule against the baselines (the script's own LR held "
                    "constant, cosine and linear to zero), each over its whole run; the legend "
-                   "gives each one's objective.")
+                   "gives each one's objective"
+                   + (", the mean over its seeds where it was confirmed on fresh seeds."
+                      if confirmed else "."))
     add("lr-versus", "Winner against the baselines", caption,
         (lambda: f.lr_versus_figure(lr, fams)) if lr.versus else None, versus_note)
     curves = data.learning_curves
@@ -106,13 +115,13 @@ def build_plots(data: ReportData) -> dict[str, Plot]:
         "No trial reported a value yet.")
     board = data.leaderboard
     add("families", "Objective by family",
-        f"Every complete {full}trial's objective, per family, best family first.",
+        f"Every complete {full}trial's objective, per family, best family first." + folded,
         (lambda: f.leaderboard_figure(board, fams)) if any(r.values for r in board.rows)
         else None, "No trial completed, so there is nothing to compare.")
     hist = data.history
     add("history", "Optimization history",
         f"Each complete {full}trial's objective in the order the trials ran, and the best so "
-        "far.",
+        "far." + folded,
         (lambda: f.history_figure(hist, fams)) if hist.numbers else None,
         "No trial completed yet.")
     imp = data.importance
@@ -168,8 +177,10 @@ def render_page(
     body = "\n".join([
         _header(s, generated, version),
         '<main class="wrap">',
-        _nav(data.ladder is not None),
+        _nav(data.ladder is not None, bool(s.confirmed)),
         _summary_section(s, data.ladder),
+        *([_section("confirmed", "Confirmed on fresh seeds", _confirmed_table(s))]
+          if s.confirmed else []),
         _section("schedules", "Learning-rate schedules",
                  _grid(plots["lr-top"], plots["lr-versus"])),
         _section("curves", "Learning curves", _plot(plots["learning"])),
@@ -177,7 +188,8 @@ def render_page(
                  _plot(plots["families"]) + _family_table(data.leaderboard)),
         _section("trials", "Best trials",
                  _top_table(data.top_trials, s.direction, data.ladder is not None)),
-        *([_section("ladder", "Fidelity ladder", _ladder(data.ladder, plots["ladder"]))]
+        *([_section("ladder", "Fidelity ladder",
+                    _ladder(data.ladder, plots["ladder"], s.counts.confirmation))]
           if data.ladder is not None else []),
         _section("search", "The search",
                  _plot(plots["history"]) + _grid(plots["importance"], plots["timeline"])),
@@ -220,8 +232,9 @@ def _header(s: Summary, generated: str, version: str) -> str:
     )
 
 
-def _nav(ladder: bool = False) -> str:
-    links = [("summary", "Summary"), ("schedules", "LR schedules"), ("curves", "Learning curves"),
+def _nav(ladder: bool = False, confirmed: bool = False) -> str:
+    links = [("summary", "Summary"), *([("confirmed", "Confirmed")] if confirmed else []),
+             ("schedules", "LR schedules"), ("curves", "Learning curves"),
              ("families", "Families"), ("trials", "Best trials"),
              *([("ladder", "Fidelity ladder")] if ladder else []), ("search", "The search")]
     return '<nav class="toc">' + "".join(
@@ -278,7 +291,17 @@ def _card(label: str, value: str, detail: str) -> str:
 def _cards(s: Summary, ladder: LadderInfo | None = None) -> str:
     c: Counts = s.counts
     cards = []
-    if s.best is not None:
+    if s.best is not None and s.best.confirmed is not None:
+        mine = s.best.confirmed
+        single = s.best.best_single_run
+        detail = (f"± {mine.std:.2g} over {len(mine.values)} seeds · trial #{mine.number} · "
+                  f"{e(s.direction)}")
+        if single is not None:
+            detail += f"<br>best single run: #{single.number} at {e(num(single.value))}"
+        cards.append(_card("Best mean", e(num(s.best.value)), detail))
+        lr = f"peak LR {num(s.best.peak_lr, 4)}" if s.best.peak_lr is not None else ""
+        cards.append(_card("Winning family", e(s.best.family), e(lr)))
+    elif s.best is not None:
         run = "full-fidelity trial" if ladder is not None else "trial"
         cards.append(_card("Best value", e(num(s.best.value)),
                            f"{run} #{s.best.number} · {e(s.direction)}"))
@@ -294,6 +317,9 @@ def _cards(s: Summary, ladder: LadderInfo | None = None) -> str:
         if n or kind in ("complete", "pruned", "diverged", "failed")
         or (kind == "shortened" and s.search == "ladder")
     )
+    if c.confirmation:
+        pills += (f' <span class="pill confirmation">confirmation runs: '
+                  f"{count(c.confirmation)}</span>")
     cards.append(_card("Trials", count(c.total), pills))
     unit = {"batch": "batch steps", "epoch": "epochs"}.get(s.step_unit, "scheduler steps")
     if ladder is not None:
@@ -325,7 +351,12 @@ def _winner(w: Winner, s: Summary) -> str:
         facts.append(("warmup steps", count(w.warmup_steps)))
     if w.total_steps is not None:
         facts.append(("total steps", f"{count(w.total_steps)} ({w.step_unit})"))
-    if w.seed is not None:
+    if w.confirmed is not None:
+        seeds = [f"{seed} (first run)" if r is None else str(seed)
+                 for seed, r in zip(w.confirmed.seeds, w.confirmed.rounds)]
+        facts.append(("seeds", ", ".join(seeds)))
+        facts.append(("confirmation runs", count(s.counts.confirmation)))
+    elif w.seed is not None:
         facts.append(("seed", str(w.seed)))
     if w.lineage:
         steps = [f"#{n} at rung {r} ({num(v, 4)})" for n, r, v in w.lineage]
@@ -347,7 +378,8 @@ def _winner(w: Winner, s: Summary) -> str:
     return (
         '<div class="card winner">'
         f"<h3>The winner: trial #{w.number}, {e(w.family)}{baseline}</h3>"
-        f'<p class="lead">{e(w.description)}</p>'
+        + (_confirmed_winner(w, s) if w.confirmed is not None else "")
+        + f'<p class="lead">{e(w.description)}</p>'
         f'<p class="small">{e(w.summary)}</p>'
         f"{formula}"
         '<div class="grid2 tight">'
@@ -358,29 +390,142 @@ def _winner(w: Winner, s: Summary) -> str:
     )
 
 
+def _confirmed_winner(w: Winner, s: Summary) -> str:
+    """The winner's figures on fresh seeds, its paired difference to the constant baseline and
+    the single luckiest run, which was not taken."""
+    mine = w.confirmed
+    assert mine is not None
+    others = len(s.confirmed)
+    parts = [
+        f'<p class="lead">Confirmed on fresh seeds: <strong>{e(mine.text)}</strong>, the best '
+        f"mean of the {others} configuration{'s' if others != 1 else ''} re-run "
+        '(<a href="#confirmed">all of them</a>).</p>'
+    ]
+    if mine.versus_constant is not None:
+        parts.append(f'<p class="versus">{_noise_pill(mine.versus_constant)} '
+                     f"{e(mine.versus_constant.text)}.</p>")
+    single = w.best_single_run
+    if single is not None:
+        if single.number == mine.number:
+            whose = "the winner's own first run"
+        elif single.confirms == mine.number:
+            whose = f"a confirmation run of the winner (#{mine.number})"
+        elif single.confirms is not None:
+            whose = (f"a confirmation run of #{single.confirms}, a luckier draw not taken: the "
+                     "winner is the best mean")
+        else:
+            whose = "a luckier draw not taken: the winner is the best mean over fresh seeds"
+        parts.append(f'<p class="small">Best single run: #{single.number} at '
+                     f"{e(num(single.value))} ({e(whose)}).</p>")
+    return "".join(parts)
+
+
+def _noise_pill(p: PairedDifference) -> str:
+    if p.within_noise:
+        return '<span class="pill noise">within noise</span>'
+    return '<span class="pill beyond">beyond noise</span>'
+
+
 def _baselines(results: Sequence[BaselineResult], s: Summary) -> str:
     best = s.best.value if s.best is not None else None
+    confirmed = any(b.confirmed is not None for b in results)
     rows = []
     for b in results:
+        figure = b.confirmed.mean if b.confirmed is not None else b.value
         versus = ""
-        if best is not None and b.value is not None and b.outcome == "complete" and b.value:
-            change = (best - b.value) / abs(b.value)
+        if best is not None and figure is not None and b.outcome == "complete" and figure:
+            change = (best - figure) / abs(figure)
             versus = f"{change:+.1%}"
         state = b.outcome if b.outcome != "complete" else "complete"
         shown = num(b.value)
         if b.outcome != "complete" and b.value is not None:
             shown += " (last report)"
+        mean = ""
+        if confirmed:
+            mean = f'<td class="num">{e(b.confirmed.text) if b.confirmed else "—"}</td>'
         rows.append(
             f"<tr><td>{e(b.name)}</td><td>#{b.number}</td>"
             f'<td><span class="pill {e(state)}">{e(state)}</span></td>'
-            f'<td class="num">{e(shown)}</td><td class="num">{e(versus)}</td></tr>'
+            f'<td class="num">{e(shown)}</td>{mean}<td class="num">{e(versus)}</td></tr>'
+        )
+    if confirmed:
+        caption = (
+            "The script's own LR held constant, and cosine and linear decay to zero from it. "
+            "Where a baseline was confirmed on fresh seeds, the winner's mean is compared with "
+            "its mean (the paired difference on the same seeds is in the winner's card), else "
+            "with its single run."
+        )
+    else:
+        caption = (
+            "The script's own LR held constant, and cosine and linear decay to zero from it: "
+            "the winner is never worse than these on the measured objective."
         )
     return (
-        '<div class="card"><h3>Baselines</h3><p class="caption">The script\'s own LR held '
-        "constant, and cosine and linear decay to zero from it: the winner is never worse than "
-        "these on the measured objective.</p>"
+        f'<div class="card"><h3>Baselines</h3><p class="caption">{caption}</p>'
         '<table class="data"><thead><tr><th>baseline</th><th>trial</th><th>ended</th>'
-        '<th class="num">value</th><th class="num">winner vs it</th></tr></thead>'
+        '<th class="num">value</th>'
+        + ('<th class="num">mean ± std (seeds)</th>' if confirmed else "")
+        + '<th class="num">winner vs it</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _confirmed_table(s: Summary) -> str:
+    """Each configuration re-run on fresh seeds: its value on every seed (a column per
+    confirmation round, the same seed for every configuration), its mean and its paired
+    difference to the constant baseline; the winner marked."""
+    configs: Sequence[ConfirmedConfig] = s.confirmed
+    round_seeds: dict[int, int] = {}
+    for c in configs:
+        for seed, r in zip(c.seeds, c.rounds):
+            if r is not None:
+                round_seeds.setdefault(r, seed)
+    rounds = sorted(round_seeds)
+    head = "".join(f'<th class="num">fresh seed {r + 1}<br><span class="small">seed '
+                   f"{round_seeds[r]}</span></th>" for r in rounds)
+    rows = []
+    for c in configs:
+        cells = {r: (n, v) for n, r, v in zip(c.trials, c.rounds, c.values)}
+        first = cells.get(None)
+        first_cell = "—" if first is None else (
+            f'{e(num(first[1]))}<br><span class="small">seed {c.seeds[0]}</span>')
+        per_seed = "".join(
+            f'<td class="num">{e(num(cells[r][1]))}<br><span class="small">#{cells[r][0]}'
+            "</span></td>" if r in cells else '<td class="num">—</td>'
+            for r in rounds
+        )
+        tags = ""
+        if c.winner:
+            tags += ' <span class="pill winner">winner</span>'
+        if c.baseline:
+            tags += f' <span class="pill complete">{e(c.baseline)} baseline</span>'
+        if c.baseline == "constant":
+            versus = '<span class="small">the baseline itself</span>'
+        elif c.versus_constant is None:
+            versus = "—"
+        else:
+            p = c.versus_constant
+            error = f" ± {p.standard_error:.2g}" if p.standard_error is not None else ""
+            versus = (f"{p.difference:+.4g}{e(error)} on {p.seeds} "
+                      f"seed{'s' if p.seeds != 1 else ''} {_noise_pill(p)}")
+        row = '<tr class="winner-row">' if c.winner else "<tr>"
+        rows.append(
+            f'{row}<td class="num">#{c.number}</td>'
+            f"<td><strong>{e(c.family)}</strong>{tags}</td>"
+            f'<td class="num">{first_cell}</td>{per_seed}'
+            f'<td class="num"><strong>{e(c.text)}</strong></td><td>{versus}</td></tr>'
+        )
+    better = "lowest" if s.direction == "minimize" else "highest"
+    return (
+        '<div class="card"><p class="caption">When the search was done, its top '
+        "configurations and the constant baseline were trained again on fresh seeds, the same "
+        "seeds for every configuration, so that their differences are paired. The winner is the "
+        f"configuration with the {better} mean over all its seeds, not the single luckiest run. "
+        "A difference to the constant baseline is within noise when it is smaller than twice "
+        "its standard error.</p>"
+        '<table class="data"><thead><tr><th class="num">trial</th><th>family</th>'
+        f'<th class="num">first run</th>{head}<th class="num">mean ± std (seeds)</th>'
+        "<th>against the constant baseline (same seeds)</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -402,29 +547,44 @@ def _family_table(board: Leaderboard) -> str:
     if not board.rows:
         return ""
     short = any(r.shortened for r in board.rows)
+    repeats = any(r.confirmations for r in board.rows)
     rows = "".join(
         f"<tr><td><strong>{e(r.family)}</strong></td>"
-        f'<td class="num">{e(num(r.best_value))}</td>'
+        f'<td class="num">{e(num(r.best_value))}'
+        + (f'<br><span class="small">mean of {r.best_seeds} seeds</span>'
+           if r.best_seeds > 1 else "")
+        + "</td>"
         f'<td class="num">{"#" + str(r.best_number) if r.best_number is not None else "—"}</td>'
         f'<td class="num">{e(num(r.median_value))}</td>'
         f'<td class="num">{r.complete}</td>'
         + (f'<td class="num">{r.shortened}</td>' if short else "")
-        + f'<td class="num">{r.pruned}</td><td class="num">{r.failed}</td></tr>'
+        + f'<td class="num">{r.pruned}</td><td class="num">{r.failed}</td>'
+        + (f'<td class="num">{r.confirmations}</td>' if repeats else "")
+        + "</tr>"
         for r in board.rows
     )
-    caption = ('<p class="caption">Best and median are over the complete full-fidelity trials; '
-               "shortened runs are counted, not ranked.</p>" if short else "")
+    notes = []
+    if short:
+        notes.append("Best and median are over the complete full-fidelity trials; shortened "
+                     "runs are counted, not ranked.")
+    if repeats:
+        notes.append("Confirmation runs repeat a trial on a fresh seed: they are counted apart, "
+                     "not ranked (their values are in Confirmed on fresh seeds). A family's best "
+                     "is the mean over its seeds where its best configuration was confirmed; "
+                     "median and the figure are over single runs.")
+    caption = f'<p class="caption">{" ".join(notes)}</p>' if notes else ""
     return (
         f'<div class="card">{caption}<table class="data"><thead><tr><th>family</th>'
         '<th class="num">best</th><th class="num">trial</th><th class="num">median</th>'
         '<th class="num">complete</th>'
         + ('<th class="num">shortened</th>' if short else "")
         + '<th class="num">pruned</th><th class="num">failed</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        + ('<th class="num">confirmation runs</th>' if repeats else "")
+        + f"</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
-def _ladder(info: LadderInfo, plot: Plot) -> str:
+def _ladder(info: LadderInfo, plot: Plot, confirmations: int = 0) -> str:
     """The fidelity ladder: what it is, its compute, its rungs, how they were placed, and the
     figure of every run by rung."""
     top = len(info.rungs) - 1
@@ -468,7 +628,10 @@ def _ladder(info: LadderInfo, plot: Plot) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
         '<p class="small">Runs: the finished results at each rung (the baselines stand on the '
         "top rung); promoted: those run again one rung up. Below the top the best value is a "
-        "shortened run's and cannot be compared with a full run's.</p>"
+        "shortened run's and cannot be compared with a full run's."
+        + (" Confirmation runs are not runs of the ladder: they are left out here and in the "
+           "figure, and counted in the compute spent." if confirmations else "")
+        + "</p>"
     )
     requested = ", ".join(f"{f:.3g}" for f in info.requested)
     placed = ", ".join(f"{r.fidelity:.3g}" for r in info.rungs)
@@ -489,25 +652,39 @@ def _ladder(info: LadderInfo, plot: Plot) -> str:
 def _top_table(top: Sequence[TopTrial], direction: str, ladder: bool = False) -> str:
     if not top:
         return '<div class="card empty">No trial completed yet.</div>'
+    confirmed = any(t.confirmed is not None for t in top)
     rows = []
     for rank, t in enumerate(top, 1):
         params = ", ".join(f"{k} = {v}" for k, v in t.params) or "—"
         tag = f' <span class="pill complete">{e(t.baseline)} baseline</span>' if t.baseline else ""
+        if t.confirmed is not None and t.confirmed.winner:
+            tag += ' <span class="pill winner">winner</span>'
+        mean = ""
+        if confirmed:
+            mean = f'<td class="num">{e(t.confirmed.text) if t.confirmed else "—"}</td>'
         rows.append(
             f'<tr><td class="num">{rank}</td><td class="num">#{t.number}</td>'
             f"<td><strong>{e(t.family)}</strong>{tag}</td>"
-            f'<td class="num">{e(num(t.value))}</td><td class="num">{e(num(t.peak_lr, 4))}</td>'
+            f'<td class="num">{e(num(t.value))}</td>{mean}'
+            f'<td class="num">{e(num(t.peak_lr, 4))}</td>'
             f'<td class="num">{"—" if t.warmup_steps is None else count(t.warmup_steps)}</td>'
             f'<td class="params">{e(params)}</td></tr>'
         )
     better = "lowest" if direction == "minimize" else "highest"
     which = ("complete full-fidelity trials (shortened runs of the ladder are not ranked)"
              if ladder else "complete trials")
+    order = ""
+    if confirmed:
+        order = (" The configurations confirmed on fresh seeds come first, by their mean over "
+                 "all their seeds; value is each trial's own run. Confirmation runs are folded "
+                 "into the trial they repeat.")
     return (
         f'<div class="card"><p class="caption">The {which} with the {better} '
-        "objective.</p>"
+        f"objective.{order}</p>"
         '<table class="data"><thead><tr><th class="num">rank</th><th class="num">trial</th>'
-        '<th>family</th><th class="num">value</th><th class="num">peak LR</th>'
+        '<th>family</th><th class="num">value</th>'
+        + ('<th class="num">mean ± std (seeds)</th>' if confirmed else "")
+        + '<th class="num">peak LR</th>'
         '<th class="num">warmup</th><th>parameters</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -623,6 +800,12 @@ h3 { font-size: 16px; margin: 0 0 4px; }
 .pill.diverged { background: #fff1e0; color: #a15c00; }
 .pill.failed { background: #fdecea; color: #b3261e; }
 .pill.running { background: #e8f1fb; color: #1c4f8a; }
+.pill.confirmation { background: #ede7f6; color: #4527a0; }
+.pill.winner { background: #1f2933; color: #fff; }
+.pill.noise { background: #fff8e1; color: #8a5300; }
+.pill.beyond { background: #e6f4ea; color: #1e6b30; }
+tr.winner-row { background: #f4f8fd; }
+p.versus { margin: 0 0 8px; }
 .alert { border-radius: 8px; padding: 10px 14px; margin: 0 0 12px; border: 1px solid; }
 .alert.warn { background: var(--warn-bg); color: #5f3b00; border-color: #f3d98b; }
 .alert.info { background: var(--info-bg); color: var(--info); border-color: #c3d9f2; }

@@ -7,7 +7,7 @@ Pure functions from a study's settings and trials to frozen records (see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from optuna.trial import FrozenTrial
@@ -15,7 +15,8 @@ from optuna.trial import FrozenTrial
 from autolr.ladder import Ladder, is_result, rung_of
 from autolr.ladder import summarize as summarize_ladder
 from autolr.ladder import usable_value as rung_value
-from autolr.reports.trial_facts import family_of, outcome, planned_ladder, ranked
+from autolr.reports.confirm_data import confirmed_configs, is_confirmation, standing
+from autolr.reports.trial_facts import family_of, outcome, planned_ladder
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class LadderInfo:
     full_search_steps: int  # every configuration once at full length
     runs: tuple[LadderRun, ...]  # finished results, by trial number
     promotions: tuple[Promotion, ...]  # by target trial number
-    winner: int | None  # the best full-fidelity trial
+    winner: int | None  # the best full-fidelity trial (the best confirmed mean, if confirmed)
     direction: str
 
     @property
@@ -119,17 +120,22 @@ def ladder_info(
     settings: Mapping[str, Any], direction: str, trials: Sequence[FrozenTrial]
 ) -> LadderInfo | None:
     """A ladder study's rungs (from :func:`autolr.ladder.summarize`), every finished run at its
-    rung and every promotion; None for a full search or a ladder not planned yet."""
+    rung and every promotion; None for a full search or a ladder not planned yet. Confirmation
+    runs are not runs of the ladder: they count in the compute spent only."""
     if planned_ladder(settings) is None:
         return None
     summary = summarize_ladder(settings, trials, direction)
     if summary is None:
         return None
+    search = [t for t in trials if not is_confirmation(t)]
+    if len(search) < len(trials):
+        summary = replace(summarize_ladder(settings, search, direction) or summary,
+                          steps_used=summary.steps_used)
     ladder = summary.ladder
     sign = -1.0 if direction == "maximize" else 1.0
     by_number = {t.number: t for t in trials}
     runs = []
-    for trial in trials:
+    for trial in search:
         rung = rung_of(trial, ladder)
         if rung is None or not trial.state.is_finished() or not is_result(trial):
             continue
@@ -159,7 +165,7 @@ def ladder_info(
             promoted=info.promoted, best_value=info.best,
             best_number=best[1] if best is not None else None,
         ))
-    best_full = ranked(direction, trials)
+    best_full = standing(direction, trials, confirmed_configs(direction, trials))
     return LadderInfo(
         description=ladder.describe(), eta=ladder.eta, requested=ladder.requested,
         notes=tuple(str(n) for n in ladder.notes), rungs=tuple(rungs),

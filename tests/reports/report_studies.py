@@ -249,3 +249,65 @@ def ladder_study(name: str = "ladder", direction: str = "minimize") -> optuna.St
         rung_trial("cosine", 0, {}, params={"min_ratio": 0.15}, state="running",
                    extra_attrs={"steps": None}, start_s=43),
     ], name=name, direction=direction, settings=LADDER_SETTINGS)
+
+
+# --- a study that confirmed its top configurations on fresh seeds --------------------------------
+CONFIRM_SEEDS = (101, 102)  # confirmation rounds 0 and 1: the same seed for every configuration
+
+
+def confirmation_trial(
+    family: str, confirms: int, round_: int, value: float, **kwargs: Any
+) -> FrozenTrial:
+    """A confirmation run as autolr records it: the configuration of trial ``confirms`` again,
+    on round ``round_``'s seed (the constant baseline's keeps its ``baseline`` attribute)."""
+    extra = {"confirms": confirms, "confirm_round": round_, **kwargs.pop("extra_attrs", {})}
+    return make_trial(family, reports={0: 1.0, 1: value}, seed=CONFIRM_SEEDS[round_],
+                      extra_attrs=extra, **kwargs)
+
+
+def confirmed_study(
+    name: str = "confirmed",
+    constant: tuple[float, float, float] = (0.60, 0.62, 0.58),
+    *,
+    families: list[str] | None = None,
+) -> optuna.Study:
+    """Baselines and three configurations, the top two and the constant baseline confirmed on
+    two fresh seeds (101 and 102).
+
+    #0 constant baseline (``constant[0]``), #1 cosine baseline (0.45), #2 step (0.10, the
+    luckiest single run), #3 cosine (0.16), #4 linear (0.30, not confirmed). Round 0: #5 repeats
+    #2 (0.34), #6 #3 (0.15), #7 #0 (``constant[1]``); round 1: #8 #2 (0.30), #9 #3 (0.17), #10 #0
+    (``constant[2]``). Means: #2 0.2467, #3 0.16 (the winner), #0 the mean of ``constant``.
+    ``families``: the first family's name is used for the step configuration (a hostile name,
+    say).
+    """
+    step = families[0] if families else "step"
+    fams = families or FAMILIES
+    step_params = {"every": 0.3, "gamma": 0.1}
+    cos1 = {"min_ratio": 0.1}
+    return make_study([
+        make_trial("constant", baseline="constant", reports={0: 1.0, 1: constant[0]}, seed=1,
+                   families=fams, start_s=0),
+        make_trial("cosine", baseline="cosine", params={"min_ratio": 0.0},
+                   reports={0: 1.0, 1: 0.45}, seed=1, families=fams, start_s=10),
+        make_trial(step, params=step_params, lr_scale=3.0, reports={0: 1.0, 1: 0.10}, seed=11,
+                   families=fams, start_s=20),
+        make_trial("cosine", params=cos1, reports={0: 1.0, 1: 0.16}, seed=12, families=fams,
+                   start_s=30),
+        make_trial("linear", params={"end_ratio": 0.1}, reports={0: 1.0, 1: 0.30}, seed=13,
+                   families=fams, start_s=40),
+        confirmation_trial(step, 2, 0, 0.34, params=step_params, lr_scale=3.0, families=fams,
+                           start_s=50),
+        confirmation_trial("cosine", 3, 0, 0.15, params=cos1, families=fams, start_s=60),
+        confirmation_trial("constant", 0, 0, constant[1], baseline="constant", families=fams,
+                           start_s=70),
+        confirmation_trial(step, 2, 1, 0.30, params=step_params, lr_scale=3.0, families=fams,
+                           start_s=80),
+        confirmation_trial("cosine", 3, 1, 0.17, params=cos1, families=fams, start_s=90),
+        confirmation_trial("constant", 0, 1, constant[2], baseline="constant", families=fams,
+                           start_s=100),
+    ], name=name, settings={
+        "version": 1, "families": fams, "warmup": True, "seed": 1, "lr": None,
+        "lr_scale": [0.1, 10.0], "widened": 0, "baselines_enqueued": True, "base_lr": 0.1,
+        "confirm": [2, 2],
+    })

@@ -11,7 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_studies import ladder_study, make_study, make_trial, small_study, synthetic_study
+from report_studies import (
+    confirmed_study,
+    ladder_study,
+    make_study,
+    make_trial,
+    small_study,
+    synthetic_study,
+)
 
 from autolr.reports import write_report
 
@@ -93,6 +100,19 @@ def test_ladder_report_draws_in_the_browser(tmp_path):
     assert drawn_plots(dom) == 7
     assert '<div class="plot-area js-plotly-plot" id="plot-ladder"' in dom
     assert dom.count("<script") == 7 + 3
+
+
+def test_confirmed_report_draws_in_the_browser(tmp_path):
+    """A study that confirmed its top configurations: the same plots, and the table of the
+    configurations re-run on fresh seeds."""
+    page = write_report(study=confirmed_study("<b>confirmed</b>"), output=tmp_path / "r.html")
+    dom = load(page, tmp_path, screenshot=False)
+    attrs = body_attrs(dom)
+    assert js_errors(dom) == ""
+    assert attrs["data-plots"] == "7"
+    assert attrs.get("data-plots-drawn") == "7", "plotly did not finish drawing"
+    assert '<section id="confirmed">' in dom
+    assert "&lt;b&gt;confirmed&lt;/b&gt;" in dom and "<b>confirmed</b>" not in dom
 
 
 def test_large_report_draws_in_the_browser(tmp_path):

@@ -362,12 +362,13 @@ def test_hostile_ladder_notes_and_names_are_escaped():
 # --- a real ladder study -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_report_of_a_real_ladder_study(digits_module, tmp_path, capsys):
-    """The report reads what ``autolr.tune`` writes: the ladder's rungs, shortened runs, and the
-    study's own best trial as the winner."""
+    """The report reads what ``autolr.tune`` writes: the ladder's rungs, shortened runs, the
+    confirmation runs folded into the trials they repeat, and the tuner's own winner."""
     import optuna
 
     import autolr
     from autolr.ladder import summarize
+    from autolr.result import TuneResult
 
     storage = f"sqlite:///{tmp_path / 'lad.db'}"
     autolr.tune(lambda: digits_module.train(epochs=8), n_trials=12, seed=0, storage=storage,
@@ -378,19 +379,29 @@ def test_report_of_a_real_ladder_study(digits_module, tmp_path, capsys):
     assert got.ladder is not None and got.summary.search == "ladder"
     shortened = [t for t in study.trials if t.user_attrs.get("reason") == "shortened"]
     assert shortened and got.summary.counts.shortened == len(shortened)
-    assert got.summary.best is not None and got.summary.best.number == study.best_trial.number
-    full = {t.number for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    result = TuneResult(study)
+    assert got.summary.best is not None and got.summary.best.number == result.best_trial.number
+    assert got.summary.best.value == result.best_value
+    repeats = [t for t in study.trials if "confirms" in t.user_attrs]
+    full = {t.number for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE
+            and t not in repeats}
+    assert repeats and got.summary.counts.confirmation == len(repeats)
     assert {t.number for t in got.top_trials} <= full
     assert set(got.history.numbers) <= full
-    expected = summarize(study.user_attrs["autolr"], study.trials, "minimize")
+    assert [c.number for c in got.summary.confirmed if c.winner] == [result.best_trial.number]
+    search = [t for t in study.trials if t not in repeats]
+    expected = summarize(study.user_attrs["autolr"], search, "minimize")
     assert expected is not None
     assert [(r.rung, r.steps, r.runs, r.promoted, r.best_value) for r in got.ladder.rungs] == [
         (r.rung, r.steps, r.runs, r.promoted, r.best) for r in expected.rungs
     ]
-    assert got.ladder.steps_used == expected.steps_used
+    every = summarize(study.user_attrs["autolr"], study.trials, "minimize")
+    assert every is not None and got.ladder.steps_used == every.steps_used
     assert all(p.source_value is not None for p in got.ladder.promotions)
     if not any(data.outcome(t) in ("pruned", "diverged") for t in study.trials):
         # shortened runs ran their planned length: nothing was "saved" by pruning
         assert got.summary.steps_unpruned == got.summary.steps_spent
     page = autolr.write_report(study=study, output=tmp_path / "report.html").read_text("utf-8")
     assert '<section id="ladder">' in page and figure_count(page) >= 7
+    assert '<section id="confirmed">' in page
+    assert f"confirmation runs: {len(repeats)}" in page
