@@ -10,16 +10,21 @@ autolr spends on as many shortened runs as N full runs' steps buy, baselines inc
                     successive halving over runs that follow their whole schedule compressed
                     into 1/9, 1/3 and all of the steps, eta 3), TPE over every built-in family,
                     peak LR 0.1x-10x the script's LR (widened at an edge), warmup 0-20%, the
-                    three baseline runs first.
+                    three baseline runs first, and confirmation: when the search part of the
+                    budget is spent, the top configurations and the constant baseline re-run on
+                    fresh seeds inside the budget; the winner is the best mean over its seeds.
 ``autolr_half``     the same at half the compute: ``n_trials = max(1, N // 2)``.
+``autolr_unconfirmed`` the ladder at N with ``confirm=0``: the whole budget on the search, the
+                    winner its single best full-length run (issue #10's comparison at equal
+                    compute).
 ``autolr_full``     autolr's default before the ladder: ``search="full"``, median pruning with a
-                    30% grace period, N trials.
+                    30% grace period, N trials, ``confirm=0``.
 ``hand``            (a) the script's own schedule at its own LR: no search, 0 steps.
 ``optuna_lr``       (b) what a user writes today: an Optuna study (``TPESampler(seed)``, Optuna's
                     default ``MedianPruner()``) tuning only the peak LR, log-uniform 0.1x-10x
                     the script's LR, with the script's own schedule.
 ``random``          (c) random search over autolr's space: ``autolr.tune(search="full",
-                    sampler="random", pruner="none", baselines=False)``.
+                    sampler="random", pruner="none", baselines=False, confirm=0)``.
 ``linear_cosine``   (d) linear-to-zero and cosine-to-zero (with the script's own warmup, if any)
                     at a tuned LR: two Optuna LR studies as in (b), ``ceil(n/2)`` trials for
                     linear and ``floor(n/2)`` for cosine; the better of the two wins.
@@ -29,7 +34,15 @@ autolr spends on as many shortened runs as N full runs' steps buy, baselines inc
                     recorded curves are replayed through each pruner by ``pruning.py``).
 ``autolr_hyperband`` autolr's full search with ``pruner="hyperband"``.
 
-(``autolr_full`` is the ``median`` study of the pruning comparison.)
+(``autolr_full`` is the ``median`` study of the pruning comparison.) The full searches pass
+``confirm=0``: they stay what they were before confirmation landed.
+
+For a confirmed study the result records the confirmation runs, every confirmed configuration's
+values over its seeds, the confirmed winner's mean ± std, and the study's *luckiest* run: its
+best full-length search run (confirmation runs apart), what the study would have returned without
+confirming. When confirmation changed the winner, the luckiest run's configuration is re-trained
+on the same fresh seeds as the winner, so that the effect of confirmation is measured within one
+study.
 """
 
 from __future__ import annotations
@@ -47,18 +60,21 @@ from optuna.trial import TrialState
 from workloads import StepMeter, Workload
 
 import autolr
-from autolr.ladder import SHORTENED, LadderSummary
+from autolr import confirmation as confirming
+from autolr.ladder import SHORTENED, Ladder, LadderBoard, LadderSummary
 
 METHODS = (
-    "autolr", "autolr_half", "autolr_full", "hand", "optuna_lr", "random", "linear_cosine",
-    "schedulefree", "autolr_none", "autolr_hyperband",
+    "autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand", "optuna_lr", "random",
+    "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband",
 )
-LADDER_METHODS = ("autolr", "autolr_half")
-AUTOLR_METHODS = ("autolr", "autolr_half", "autolr_full", "random", "autolr_none",
-                  "autolr_hyperband")
+LADDER_METHODS = ("autolr", "autolr_half", "autolr_unconfirmed")
+CONFIRMED_METHODS = ("autolr", "autolr_half")  # autolr's default confirmation
+AUTOLR_METHODS = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "random",
+                  "autolr_none", "autolr_hyperband")
 LABELS = {
-    "autolr": "autolr (default: fidelity ladder)",
-    "autolr_half": "autolr ladder at N/2 (half the compute)",
+    "autolr": "autolr (default: fidelity ladder, confirmed)",
+    "autolr_half": "autolr at N/2 (half the compute)",
+    "autolr_unconfirmed": "autolr ladder, unconfirmed (confirm=0)",
     "autolr_full": "autolr full search (previous default: median pruning)",
     "hand": "(a) script's own schedule",
     "optuna_lr": "(b) Optuna, LR only",
@@ -96,6 +112,8 @@ class MethodResult:
     shortened: int = 0  # ladder runs ended on purpose at a rung below the top
     configurations: int | None = None  # distinct configurations tried
     ladder: dict[str, Any] | None = None  # rungs and compute of a ladder study
+    confirming: int = 0  # confirmation runs (full length, on fresh seeds), in ``trials``
+    confirmation: dict[str, Any] | None = None  # what confirmation did (see _confirmation_record)
     retrain: list[float] = field(default_factory=list)
     retrain_seeds: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -152,9 +170,11 @@ def _search_seed(method: str, seed: int, number: int) -> int:
 def run_autolr(
     workload: Workload, method: str, n_trials: int, seed: int, *, search: str = "ladder",
     pruner: str | None = None, sampler: str = "tpe", baselines: bool = True,
+    confirm: int | None = None,
 ) -> MethodResult:
     """``autolr.tune`` on the workload's autolr-mode training function: the fidelity ladder
-    (``pruner`` must then be None) or a full search with ``pruner``."""
+    (``pruner`` must then be None) or a full search with ``pruner``; ``confirm=0`` turns
+    confirmation off, None keeps autolr's default."""
     meter = StepMeter()
 
     def train() -> float:
@@ -163,6 +183,8 @@ def run_autolr(
     options: dict[str, Any] = {"search": search}
     if pruner is not None:
         options["pruner"] = pruner
+    if confirm is not None:
+        options["confirm"] = confirm
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -187,11 +209,12 @@ def run_autolr(
     recorded = sum(int(t.user_attrs.get("steps", 0)) for t in trials)
     shortened = sum(t.user_attrs.get("reason") == SHORTENED for t in trials)
     pruned = sum(t.state == TrialState.PRUNED for t in trials) - shortened
+    learning = _learning_rungs(summary.ladder, trials) if summary is not None else {}
     return MethodResult(
         workload=workload.name, method=method, label=LABELS[method],
         winner={"optimizer": "default", "lr": spec.lr, "spec": spec.to_dict(),
                 "summary": describe(spec), "trial": result.best_trial.number},
-        best_value=result.best_value,
+        best_value=_best_search_value(trials, result),
         trials=len(trials), pruned=pruned,
         failed=sum(t.state == TrialState.FAIL for t in trials),
         steps=meter.steps, steps_recorded=recorded, wall_s=wall, train_s=meter.train_seconds,
@@ -199,8 +222,110 @@ def run_autolr(
         shortened=shortened,
         configurations=summary.configurations if summary is not None else len(trials),
         ladder=_ladder_record(summary) if summary is not None else None,
-        notes=notes, trial_log=[_autolr_trial(t) for t in trials],
+        confirming=sum(confirming.is_confirmation(t) for t in trials),
+        confirmation=_confirmation_record(result, trials, n_trials, baselines),
+        notes=notes, trial_log=[_autolr_trial(t, learning.get(t.number)) for t in trials],
     )
+
+
+def _learning_rungs(ladder: Ladder, trials: list[optuna.trial.FrozenTrial]) -> dict[int, int]:
+    """For each configuration the sampler drew (not a baseline, promotion or confirmation), the
+    rung the sampler learned from when it drew it: the study runs one trial at a time in process,
+    so that is the rung the finished trials before it put forward (the highest with
+    ``MIN_SAMPLER_RESULTS`` results, else the lowest)."""
+    out = {}
+    for trial in trials:
+        attrs = trial.user_attrs
+        if ({"baseline", "promoted_from", "confirms", "requeued_from"} & attrs.keys()
+                or "rung" not in attrs):
+            continue
+        board = LadderBoard(ladder, "minimize", [t for t in trials if t.number < trial.number])
+        out[trial.number] = board.learning_rung()
+    return out
+
+
+def _best_search_value(trials: list[optuna.trial.FrozenTrial], result: autolr.TuneResult
+                       ) -> float | None:
+    """The best final value of a full-length search run (confirmation runs apart: they repeat a
+    configuration on another seed)."""
+    values = [t.value for t in trials if _full_run(t) and not confirming.is_confirmation(t)]
+    return min(values) if values else result.best_value  # type: ignore[type-var]
+
+
+def _full_run(trial: optuna.trial.FrozenTrial) -> bool:
+    return (trial.state == TrialState.COMPLETE and trial.value is not None
+            and math.isfinite(trial.value) and trial.user_attrs.get("fidelity", 1.0) == 1.0)
+
+
+def _confirmation_record(
+    result: autolr.TuneResult, trials: list[optuna.trial.FrozenTrial], n_trials: int,
+    baselines: bool,
+) -> dict[str, Any] | None:
+    """What confirmation did in a study (None when it ran no confirmation run): the plan, the
+    runs, every confirmed configuration over its seeds, the confirmed winner, its paired
+    difference to the constant baseline, and the study's luckiest full-length search run (what it
+    would have returned without confirming), with whether confirmation changed the winner."""
+    runs = [t for t in trials if confirming.is_confirmation(t)]
+    if not runs:
+        return None
+    by_number = {t.number: t for t in trials}
+
+    def summary(number: int) -> str:
+        spec = by_number[number].user_attrs.get("spec")
+        return describe(autolr.ScheduleSpec.from_json(spec)) if spec else "—"
+
+    search = [t for t in trials if _full_run(t) and not confirming.is_confirmation(t)]
+    luckiest = min(search, key=lambda t: (t.value, t.number))  # type: ignore[arg-type]
+    best = result.confirmed_winner
+    assert best is not None
+    winner = by_number[best.number]
+    comparison = result.against_baseline()
+    overall = result.study.best_trial
+    # the plan that ran: (configurations confirmed besides the constant baseline, seeds each)
+    top = {t.user_attrs["confirms"] for t in runs
+           if by_number[t.user_attrs["confirms"]].user_attrs.get("baseline") != "constant"}
+    rounds = {t.user_attrs.get("confirm_round") for t in runs}
+    return {
+        "plan": [len(top), len(rounds)],
+        "default_plan": list(confirming.default_plan(n_trials, 3 if baselines else 0)),
+        "runs": [
+            {"number": t.number, "confirms": t.user_attrs["confirms"],
+             "round": t.user_attrs.get("confirm_round"), "seed": t.user_attrs.get("seed"),
+             "baseline": t.user_attrs.get("baseline"), "state": t.state.name.lower(),
+             "value": _finite(t.value), "steps": t.user_attrs.get("steps")}
+            for t in runs
+        ],
+        "steps": sum(int(t.user_attrs.get("steps", 0)) for t in runs),
+        "configurations": [
+            {"number": c.number, "summary": summary(c.number), "baseline": c.baseline,
+             "values": [_finite(v) for v in c.values], "seeds": list(c.seeds),
+             "mean": _finite(c.mean), "std": _finite(c.std)}
+            for c in result.confirmed
+        ],
+        "winner": {"number": best.number, "summary": summary(best.number),
+                   "baseline": best.baseline, "mean": _finite(best.mean),
+                   "std": _finite(best.std), "seeds": len(best.values),
+                   "first_value": _finite(winner.value)},
+        "against_baseline": None if comparison is None else {
+            "difference": comparison.difference, "standard_error": comparison.standard_error,
+            "seeds": comparison.seeds, "within_noise": comparison.within_noise,
+            "text": comparison.text(),
+        },
+        "luckiest": {
+            "number": luckiest.number, "value": _finite(luckiest.value),
+            "summary": summary(luckiest.number), "baseline": luckiest.user_attrs.get("baseline"),
+            "spec": luckiest.user_attrs.get("spec"),
+            "confirmed": next(({"mean": _finite(c.mean), "std": _finite(c.std),
+                                "seeds": len(c.values)}
+                               for c in result.confirmed if c.number == luckiest.number), None),
+            "retrain": [], "retrain_mean": None, "retrain_std": None,
+        },
+        "changed": (confirming.params_key(winner.params)
+                    != confirming.params_key(luckiest.params)),
+        # the study's best trial (Optuna's view) may be a confirmation run on a lucky seed
+        "study_best_trial": {"number": overall.number,
+                             "confirmation": confirming.is_confirmation(overall)},
+    }
 
 
 def _ladder_record(summary: LadderSummary) -> dict[str, Any]:
@@ -226,7 +351,8 @@ def _ladder_record(summary: LadderSummary) -> dict[str, Any]:
     }
 
 
-def _autolr_trial(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+def _autolr_trial(trial: optuna.trial.FrozenTrial, learning_rung: int | None = None
+                  ) -> dict[str, Any]:
     spec = trial.user_attrs.get("spec")
     return {
         "number": trial.number,
@@ -236,6 +362,11 @@ def _autolr_trial(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "rung": trial.user_attrs.get("rung"),
         "fidelity": trial.user_attrs.get("fidelity"),
         "promoted_from": trial.user_attrs.get("promoted_from"),
+        "entered_from": trial.user_attrs.get("entered_from"),
+        "confirms": trial.user_attrs.get("confirms"),
+        "confirm_round": trial.user_attrs.get("confirm_round"),
+        "seed": trial.user_attrs.get("seed"),
+        "learning_rung": learning_rung,
         "family": trial.params.get("family"),
         "summary": describe(autolr.ScheduleSpec.from_json(spec)) if spec else None,
         "value": _finite(trial.value),
@@ -388,15 +519,20 @@ def run_method(workload: Workload, method: str, n_trials: int, seed: int) -> Met
         result = run_autolr(workload, method, n_trials, seed)
     elif method == "autolr_half":
         result = run_autolr(workload, method, half(n_trials), seed)
+    elif method == "autolr_unconfirmed":
+        result = run_autolr(workload, method, n_trials, seed, confirm=0)
     elif method == "autolr_full":
-        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="median")
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="median",
+                            confirm=0)
     elif method == "autolr_none":
-        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none")
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none",
+                            confirm=0)
     elif method == "autolr_hyperband":
-        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="hyperband")
+        result = run_autolr(workload, method, n_trials, seed, search="full", pruner="hyperband",
+                            confirm=0)
     elif method == "random":
         result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none",
-                            sampler="random", baselines=False)
+                            sampler="random", baselines=False, confirm=0)
     elif method == "hand":
         result = run_hand(workload)
     elif method == "optuna_lr":
@@ -417,7 +553,9 @@ def half(n_trials: int) -> int:
 
 
 def retrain(workload: Workload, result: MethodResult) -> None:
-    """Train the winner from scratch on each fresh seed; no reports, no pruning."""
+    """Train the winner from scratch on each fresh seed; no reports, no pruning. For a confirmed
+    study whose confirmation changed the winner, the luckiest run's configuration too (on the same
+    seeds); when it did not, the luckiest run is the winner and shares its values."""
     winner = result.winner
     if winner.get("lr") is None:
         return
@@ -426,3 +564,16 @@ def retrain(workload: Workload, result: MethodResult) -> None:
         value = workload.train(spec, winner["lr"], seed, optimizer=winner["optimizer"])
         result.retrain.append(value)
         result.retrain_seeds.append(seed)
+    record = result.confirmation
+    if record is None:
+        return
+    luckiest = record["luckiest"]
+    if record["changed"]:
+        other = autolr.ScheduleSpec.from_json(luckiest["spec"])
+        values = [workload.train(other, other.lr, seed, optimizer=winner["optimizer"])
+                  for seed in RETRAIN_SEEDS]
+    else:
+        values = list(result.retrain)
+    luckiest["retrain"] = [_finite(v) for v in values]
+    luckiest["retrain_mean"] = _finite(statistics.fmean(values))
+    luckiest["retrain_std"] = _finite(statistics.stdev(values) if len(values) > 1 else 0.0)

@@ -23,9 +23,10 @@ RIVALS = ("optuna_lr", "random", "linear_cosine", "schedulefree")  # (b)-(e)
 TAGS = {"hand": "(a)", "optuna_lr": "(b)", "random": "(c)", "linear_cosine": "(d)",
         "schedulefree": "(e)", "autolr_full": "the full search"}
 EQUAL_RIVALS = (*RIVALS, "autolr_full")
-QUALITY_ORDER = ("autolr", "autolr_half", "autolr_full", "hand", "optuna_lr", "random",
-                 "linear_cosine", "schedulefree")
-LADDER_ORDER = ("autolr", "autolr_half")
+QUALITY_ORDER = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand",
+                 "optuna_lr", "random", "linear_cosine", "schedulefree")
+LADDER_ORDER = ("autolr", "autolr_half", "autolr_unconfirmed")
+CONFIRMED_ORDER = ("autolr", "autolr_half")
 PRUNING_ORDER = (("autolr_none", "none"), ("autolr_full", "median (previous default)"),
                  ("autolr_hyperband", "hyperband"))
 GOAL_TEXT = (
@@ -34,6 +35,16 @@ GOAL_TEXT = (
     "re-trains better than each of (b)-(e) and than autolr's full search (the previous "
     "default) at N. \"Within the seed spread\" marks a difference smaller than the larger of "
     "the two standard deviations: a win or loss that three seeds cannot confirm."
+)
+CONFIRM_TEXT = (
+    "**Comparison** (issue #10): the fresh-seed quality of the confirmed winner against the "
+    "unconfirmed pick. `autolr` (the default) keeps part of its budget to re-run its top "
+    "configurations and the constant baseline on fresh seeds and returns the best mean; its "
+    "winner, re-trained on the 3 seeds 7001-7003, is set against (i) `autolr_unconfirmed`, the "
+    "ladder at the same total compute with `confirm=0` (the whole budget on the search, the "
+    "single best full-length run wins), and (ii) the same study's *luckiest* run, its best "
+    "full-length search run, which it would have returned without confirming (re-trained on the "
+    "same seeds). \"Within the seed spread\" as above."
 )
 
 
@@ -110,6 +121,45 @@ def goal(workload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def confirmation_compare(workload: dict[str, Any]) -> dict[str, Any]:
+    """Issue #10's comparison on one workload: the confirmed winner's (``autolr``) re-trained
+    mean against the unconfirmed ladder study at equal compute (``autolr_unconfirmed``) and
+    against the same study's luckiest run (``vs_luckiest`` None when confirmation kept it).
+    Margins are the other's mean minus the confirmed winner's (positive: confirmation better)."""
+    methods = workload["methods"]
+    ours = _retrained(methods, "autolr")
+    if ours is None:
+        return {"why": "autolr did not run"}
+    record = ours.get("confirmation")
+    out: dict[str, Any] = {"mean": ours["retrain_mean"], "std": ours["retrain_std"],
+                           "confirmed": record is not None}
+    other = _retrained(methods, "autolr_unconfirmed")
+    out["unconfirmed"] = None if other is None else {
+        "mean": other["retrain_mean"], "std": other["retrain_std"], **_compare(ours, other),
+        "same_winner": other["winner"].get("spec") == ours["winner"].get("spec")}
+    if record is None:
+        out["changed"] = None
+        out["luckiest"] = None
+        return out
+    luckiest = record["luckiest"]
+    out["changed"] = record["changed"]
+    out["luckiest"] = None
+    if luckiest.get("retrain_mean") is not None:
+        out["luckiest"] = {"mean": luckiest["retrain_mean"], "std": luckiest["retrain_std"],
+                           **_compare(ours, luckiest)}
+    half = methods.get("autolr_half", {}).get("confirmation")
+    out["half_changed"] = half["changed"] if half else None
+    if half and half["changed"] and half["luckiest"].get("retrain_mean") is not None:
+        m = methods["autolr_half"]
+        out["half_luckiest"] = {"mean": m["retrain_mean"], "std": m["retrain_std"],
+                                "luckiest_mean": half["luckiest"]["retrain_mean"],
+                                "luckiest_std": half["luckiest"]["retrain_std"],
+                                "winner": half["winner"]["summary"],
+                                "luckiest": half["luckiest"]["summary"],
+                                **_compare(m, half["luckiest"])}
+    return out
+
+
 def _spread(beyond: bool) -> str:
     return "" if beyond else ", within the seed spread"
 
@@ -154,8 +204,8 @@ def quality_table(workload: dict[str, Any]) -> list[str]:
     random_steps = methods.get("random", {}).get("steps") or 0
     lines = [
         "| method | winner | re-trained, 3 seeds: mean ± std | best in search | runs "
-        "(shortened / pruned) | configurations | steps spent | full runs of compute | "
-        "steps / (c) |",
+        "(shortened / pruned / confirming) | configurations | steps spent | full runs of "
+        "compute | steps / (c) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in QUALITY_ORDER:
@@ -164,7 +214,8 @@ def quality_table(workload: dict[str, Any]) -> list[str]:
             continue
         searched = bool(m["trials"])
         ratio = f"{m['steps'] / random_steps:.2f}" if random_steps and searched else "—"
-        runs = f"{m['trials']} ({m.get('shortened', 0)} / {m['pruned']})" if searched else "—"
+        runs = (f"{m['trials']} ({m.get('shortened', 0)} / {m['pruned']} / "
+                f"{m.get('confirming', 0)})" if searched else "—")
         configurations = m.get("configurations") if searched else None
         budget = m.get("budget_runs")
         compute = f"{m['steps'] / total:.1f}" if searched else "0"
@@ -178,12 +229,46 @@ def quality_table(workload: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _search_runs(trial_log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The study's search runs: its confirmation runs apart."""
+    return [t for t in trial_log if t.get("confirms") is None]
+
+
+def _kind(trial: dict[str, Any]) -> str:
+    """A run's family (a baseline's name for the baselines)."""
+    return trial.get("family") or trial.get("baseline") or "—"
+
+
+def _constant(trial: dict[str, Any]) -> bool:
+    return trial.get("family") == "constant" or trial.get("baseline") == "constant"
+
+
+def _learning_text(trial_log: list[dict[str, Any]]) -> str | None:
+    """Which rung the sampler learned from, draw by draw, in words."""
+    draws = [t for t in trial_log if t.get("learning_rung") is not None]
+    if not draws:
+        return None
+    spans: list[list[int]] = []  # [rung, first draw, last draw, first trial]
+    for i, t in enumerate(draws, 1):
+        if spans and spans[-1][0] == t["learning_rung"]:
+            spans[-1][2] = i
+        else:
+            spans.append([t["learning_rung"], i, i, t["number"]])
+    parts = []
+    for rung, first, last, number in spans:
+        which = f"draws {first}-{last}" if last > first else f"draw {first}"
+        parts.append(f"rung {rung} for {which}" + (f" (from trial {number})" if first > 1 else ""))
+    plural = "s" if len(draws) != 1 else ""
+    return (f"The sampler drew {len(draws)} configuration{plural} and learned from "
+            + ", then ".join(parts) + ".")
+
+
 def _rank_at(
     trial_log: list[dict[str, Any]], rung: int, number: int, top: int
 ) -> tuple[int, int] | None:
     """The rank (1 = best) of run ``number`` among the results at ``rung`` (the baselines
     included at the top rung), and their count."""
-    results = [t for t in trial_log
+    results = [t for t in _search_runs(trial_log)
                if (t.get("rung") == rung or (rung == top and t.get("baseline")))
                and t["state"] != "running"]
     if not any(t["number"] == number for t in results):
@@ -193,8 +278,9 @@ def _rank_at(
 
 
 def ladder_tables(workload: dict[str, Any]) -> list[str]:
-    """What each ladder study did: its rungs, runs and promotions per rung, the constant-LR
-    share at each rung, and where the winner stood on the way up."""
+    """What each ladder study did: its rungs, runs and promotions per rung, the constant-LR and
+    plateau share at each rung and among its promotions, the rung the sampler learned from, and
+    where the winner stood on the way up."""
     lines: list[str] = []
     for name in LADDER_ORDER:
         m = workload["methods"].get(name)
@@ -205,48 +291,63 @@ def ladder_tables(workload: dict[str, Any]) -> list[str]:
             notes = "; ".join(m.get("notes") or []) or "the ladder was not used"
             lines += [f"{m['label']}: full search ({notes}).", ""]
             continue
-        log = m.get("trial_log", [])
+        log = _search_runs(m.get("trial_log", []))
+        by_number = {t["number"]: t for t in log}
         total = ladder["steps"][-1]
         top = len(ladder["steps"]) - 1
+        confirming = m.get("confirming", 0)
+        extra = (f", {confirming} of them confirmation runs (not in the table)"
+                 if confirming else "")
         lines += [
             f"{m['label']}: rungs at {ladder['describe']}; {ladder['configurations']} "
             f"configurations; {ladder['runs_used']:.1f} of {ladder['budget_runs']} full runs of "
-            f"compute ({ladder['steps_used']:,} steps); running every configuration at full "
-            f"length would have cost {ladder['full_search_steps'] / total:.1f}.",
+            f"compute ({ladder['steps_used']:,} steps{extra}); running every configuration at "
+            f"full length would have cost {ladder['full_search_steps'] / total:.1f}.",
             "",
-            "| rung | steps (fraction of the run) | runs | promoted | most frequent families | "
-            "constant-LR runs | family of the best | best value at the rung |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| rung | steps (fraction of the run) | runs (entered here) | promoted | most frequent "
+            "families | constant-LR runs | plateau runs | promoted runs: constant / plateau | "
+            "family of the best | best value at the rung |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in ladder["rungs"]:
             at = [t for t in log if (t.get("rung") == r["rung"]
                                      or (r["rung"] == top and t.get("baseline")))
                   and t["state"] != "running"]
-            constant = sum(t.get("family") == "constant" or t.get("baseline") == "constant"
-                           for t in at)
+            entered = sum(t.get("promoted_from") is None and not t.get("baseline") for t in at)
+            here = {t["number"] for t in at}
+            promoted = [by_number[t["promoted_from"]] for t in log
+                        if t.get("promoted_from") in here]
             valued = [t for t in at if t["value"] is not None]
             leader = min(valued, key=lambda t: t["value"]) if valued else None
-            family = (leader.get("family") or leader.get("baseline") or "—") if leader else "—"
-            counts = Counter(t.get("family") or t.get("baseline") for t in at)
+            counts = Counter(_kind(t) for t in at)
             frequent = ", ".join(f"{f} {n}" for f, n in counts.most_common(3)) or "—"
+            share = (f"{sum(map(_constant, promoted))} / "
+                     f"{sum(_kind(t) == 'plateau' for t in promoted)} of {len(promoted)}"
+                     if r["rung"] < top else "—")
             lines.append(
-                f"| {r['rung']} | {r['steps']:,} ({r['fidelity']:.3g}) | {r['runs']} | "
-                f"{r['promoted'] if r['rung'] < top else '—'} | {frequent} | {constant} | "
-                f"{family} | {_num(r['best'])} |"
+                f"| {r['rung']} | {r['steps']:,} ({r['fidelity']:.3g}) | {len(at)} ({entered}) | "
+                f"{len(promoted) if r['rung'] < top else '—'} | {frequent} | "
+                f"{sum(map(_constant, at))} | {sum(_kind(t) == 'plateau' for t in at)} | "
+                f"{share} | {_kind(leader) if leader else '—'} | {_num(r['best'])} |"
             )
-        lines += ["", _winner_path(m, top), ""]
+        learning = _learning_text(log)
+        lines += ["", *([learning] if learning else []), "", _winner_path(m, top), ""]
+        record = m.get("confirmation")
+        if record and record.get("changed"):
+            lines += [_winner_path(m, top, record["luckiest"]["number"], "The luckiest run"), ""]
     return lines
 
 
-def _winner_path(m: dict[str, Any], top: int) -> str:
-    """The winner's way up the ladder, as its rank at each rung."""
-    log = {t["number"]: t for t in m.get("trial_log", [])}
-    number = m["winner"].get("trial")
+def _winner_path(m: dict[str, Any], top: int, number: int | None = None,
+                 who: str = "Winner") -> str:
+    """The winner's (or run ``number``'s) way up the ladder, as its rank at each rung."""
+    log = {t["number"]: t for t in _search_runs(m.get("trial_log", []))}
+    number = m["winner"].get("trial") if number is None else number
     trial = log.get(number)
     if trial is None:
-        return "Winner: not in the study's runs."
+        return f"{who}: not in the study's runs."
     if trial.get("baseline"):
-        return f"Winner: the baseline `{trial['baseline']}` (a full run outside the ladder)."
+        return f"{who}: the baseline `{trial['baseline']}` (a full run outside the ladder)."
     path = []
     while trial is not None:
         rank = _rank_at(list(log.values()), trial.get("rung"), trial["number"], top)
@@ -254,8 +355,8 @@ def _winner_path(m: dict[str, Any], top: int) -> str:
             path.append(f"{rank[0]} of {rank[1]} at rung {trial.get('rung')}")
         trial = log.get(trial.get("promoted_from"))
     if not path:
-        return "Winner: —"
-    return "Winner's rank on its way up: " + ", ".join(reversed(path)) + "."
+        return f"{who}: —"
+    return f"{who}'s rank on its way up: " + ", ".join(reversed(path)) + "."
 
 
 def pruning_tables(workload: dict[str, Any]) -> list[str]:
@@ -431,6 +532,153 @@ def overhead_tables(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _versus(margin: float, beyond: bool) -> str:
+    """A margin in words, from the confirmed winner's side."""
+    if margin == 0:
+        return "equal"
+    word = "better" if margin > 0 else "**worse**"
+    return f"{word} by {_margin(margin)}{'' if beyond else ' (within the seed spread)'}"
+
+
+def _margin(margin: float) -> str:
+    """``0.0041``; a margin too small for 4 decimals in 2 significant digits."""
+    return f"{abs(margin):.4f}" if abs(margin) >= 5e-5 else f"{abs(margin):.2g}"
+
+
+def _confirmed_name(configuration: dict[str, Any]) -> str:
+    """A confirmed configuration in a word: its family, or which baseline it is."""
+    if configuration.get("baseline"):
+        return f"{configuration['baseline']} baseline"
+    return configuration["summary"].split("(")[0]
+
+
+def _plan_text(record: dict[str, Any]) -> str:
+    k, m = record["plan"]
+    baseline = any(c.get("baseline") == "constant" for c in record["configurations"])
+    return (f"{len(record['runs'])} runs: top {k}{' and the constant baseline' if baseline else ''}"
+            f" on {m} fresh seed{'s' if m != 1 else ''}")
+
+
+def confirmation_tables(results: dict[str, Any], others: list[dict[str, Any]]) -> list[str]:
+    """What confirmation did in this run's confirmed studies, and issue #10's comparison under
+    every search seed available."""
+    lines = [CONFIRM_TEXT, "", "What confirmation did in each confirmed study (this page's seed, "
+             f"{results['meta']['seed']}):", "",
+             "| workload | study | confirmation runs | confirmed winner | its mean ± std over "
+             "its seeds, in the study | the other confirmed configurations' means | winner "
+             "minus the constant baseline (paired, same seeds) | the luckiest run (its value in "
+             "the search) | winner changed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, workload in results["workloads"].items():
+        for key in CONFIRMED_ORDER:
+            m = workload["methods"].get(key)
+            if m is None:
+                continue
+            record = m.get("confirmation")
+            if not record:
+                lines.append(f"| {name} | {m['label']} | none (the budget buys no "
+                             "confirmation) | | | | | | |")
+                continue
+            w, lucky = record["winner"], record["luckiest"]
+            against = record.get("against_baseline")
+            if against is None:
+                against_text = "— (the winner is the constant baseline)" if w.get(
+                    "baseline") == "constant" else "—"
+            else:
+                error = against["standard_error"]
+                shown = f" ± {error:.2g}" if error is not None else ""
+                against_text = (f"{against['difference']:+.4f}{shown} "
+                                f"({'within' if against['within_noise'] else 'beyond'} noise)")
+            rest = ", ".join(
+                f"{_confirmed_name(c)} {c['mean']:.4f}"
+                for c in sorted(record["configurations"], key=lambda c: c["mean"])
+                if c["number"] != w["number"]) or "—"
+            lines.append(
+                f"| {name} | {m['label']} | {_plan_text(record)} ({record['steps']:,} steps) | "
+                f"`{w['summary']}` | {w['mean']:.4f} ± {w['std']:.4f} ({w['seeds']}) | {rest} | "
+                f"{against_text} | `{lucky['summary']}` ({_num(lucky['value'])}) | "
+                f"{'**yes**' if record['changed'] else 'no'} |"
+            )
+    runs = [results, *others]
+    lines += [
+        "",
+        "Re-trained on seeds 7001-7003 (mean ± std), under every search seed:",
+        "",
+        "| workload, seed | confirmed winner (`autolr`) | unconfirmed ladder at equal compute "
+        "(`autolr_unconfirmed`) | the same study's luckiest run | confirmed against the "
+        "unconfirmed study | confirmed against the luckiest run |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    tally = {"studies": 0, "changed": 0, "vs": 0, "better": 0, "beyond": 0, "worse_beyond": 0,
+             "lucky_better": 0, "half": 0, "half_changed": 0, "same": 0}
+    half_cases: list[str] = []
+    for name in results["workloads"]:
+        for run in runs:
+            workload = run["workloads"].get(name)
+            if workload is None:
+                continue
+            c = confirmation_compare(workload)
+            if "why" in c:
+                continue
+            unconfirmed, luckiest = c["unconfirmed"], c["luckiest"]
+            u_text = (f"{unconfirmed['mean']:.4f} ± {unconfirmed['std']:.4f}"
+                      if unconfirmed else "—")
+            if not c["confirmed"]:
+                l_text, vs_l = "—", "no confirmation ran"
+            elif not c["changed"]:
+                l_text, vs_l = "the winner itself", "same configuration"
+            elif luckiest:
+                l_text = f"{luckiest['mean']:.4f} ± {luckiest['std']:.4f}"
+                vs_l = _versus(luckiest["margin"], luckiest["beyond_spread"])
+            else:
+                l_text, vs_l = "—", "—"
+            vs_u = _versus(unconfirmed["margin"], unconfirmed["beyond_spread"]) if (
+                unconfirmed) else "—"
+            if unconfirmed and unconfirmed.get("same_winner"):
+                vs_u += " (the same configuration won)"
+            lines.append(f"| {name}, {run['meta']['seed']} | {c['mean']:.4f} ± {c['std']:.4f} | "
+                         f"{u_text} | {l_text} | {vs_u} | {vs_l} |")
+            if c["confirmed"]:
+                tally["studies"] += 1
+                tally["changed"] += bool(c["changed"])
+                if c["changed"] and luckiest:
+                    tally["lucky_better"] += luckiest["margin"] > 0
+            if c.get("half_changed") is not None:
+                tally["half"] += 1
+                tally["half_changed"] += bool(c["half_changed"])
+            h = c.get("half_luckiest")
+            if h:
+                half_cases.append(
+                    f"{name} seed {run['meta']['seed']}: `{h['winner']}` re-trained "
+                    f"{h['mean']:.4f} ± {h['std']:.4f} against the luckiest run `{h['luckiest']}`"
+                    f" at {h['luckiest_mean']:.4f} ± {h['luckiest_std']:.4f}, "
+                    f"{_versus(h['margin'], h['beyond_spread'])}")
+            if unconfirmed:
+                tally["vs"] += 1
+                tally["same"] += bool(unconfirmed.get("same_winner"))
+                tally["better"] += unconfirmed["margin"] > 0
+                tally["beyond"] += unconfirmed["margin"] > 0 and unconfirmed["beyond_spread"]
+                tally["worse_beyond"] += (unconfirmed["margin"] < 0
+                                          and unconfirmed["beyond_spread"])
+    if tally["vs"]:
+        changed = (f"; where it did, the confirmed winner re-trained better than the luckiest "
+                   f"run in {tally['lucky_better']} of {tally['changed']}"
+                   if tally["changed"] else "")
+        half = (f" At N/2 it changed the winner in {tally['half_changed']} of {tally['half']}"
+                + (": " + "; ".join(half_cases) if half_cases else "") + "."
+                if tally["half"] else "")
+        lines += [
+            "",
+            f"Confirmation changed the winner in {tally['changed']} of {tally['studies']} "
+            f"studies at N{changed}.{half} Against the unconfirmed study at equal compute the "
+            f"confirmed winner re-trained better in {tally['better']} of {tally['vs']} "
+            f"({tally['beyond']} beyond the seed spread; worse beyond it in "
+            f"{tally['worse_beyond']}); in {tally['same']} of {tally['vs']} both studies returned "
+            "the same configuration.",
+        ]
+    return [*lines, ""]
+
+
 def load_other_seeds(results: dict[str, Any], folder: Path = RESULTS) -> list[dict[str, Any]]:
     """Full runs in ``folder/seed*/results.json`` with the same settings and another seed."""
     meta, others = results["meta"], []
@@ -469,6 +717,19 @@ def seeds_table(results: dict[str, Any], others: list[dict[str, Any]]) -> list[s
             mean = _num(sum(known) / len(known)) if known else "—"
             label = workload["methods"].get(method, {}).get("label", method)
             lines.append(f"| {label} | " + " | ".join(shown) + f" | {mean} |")
+        luckiest: list[float | None] = []
+        changed = []
+        for r in present:
+            record = r["workloads"][name]["methods"].get("autolr", {}).get("confirmation")
+            luckiest.append(record["luckiest"].get("retrain_mean") if record else None)
+            changed.append(("yes" if record["changed"] else "no") if record else "—")
+        known = [v for v in luckiest if v is not None]
+        mean = _num(sum(known) / len(known)) if known else "—"
+        lines += [
+            "| autolr: the same study's luckiest run (the unconfirmed pick) | "
+            + " | ".join(_num(v) for v in luckiest) + f" | {mean} |",
+            "| confirmation changed autolr's winner | " + " | ".join(changed) + " | |",
+        ]
         computes = []
         for r in present:
             m = r["workloads"][name]["methods"]
@@ -563,6 +824,10 @@ def render(results: dict[str, Any], others: list[dict[str, Any]] | None = None) 
             lines += [*notes, ""]
     if others:
         lines += ["#### Other search seeds", "", *seeds_table(results, others)]
+    if any(w["methods"].get("autolr", {}).get("confirmation") is not None
+           or "autolr_unconfirmed" in w["methods"] for w in results["workloads"].values()):
+        lines += ["### Confirmation on fresh seeds (issue #10)", "",
+                  *confirmation_tables(results, others or [])]
     ladders = [(name, ladder_tables(w)) for name, w in results["workloads"].items()]
     if any(table for _, table in ladders):
         lines += ["### The fidelity ladder", ""]

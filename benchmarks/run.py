@@ -1,14 +1,16 @@
 """Does autolr's fidelity ladder find better LR schedules, at equal or half the compute, than
 today's default and what users do today? (issue #9)
 
-    python benchmarks/run.py                     # full CPU benchmark, about 20 min on 2 cores
-    python benchmarks/run.py --quick             # smoke run (CI): digits, 6 trials, seconds
+    python benchmarks/run.py                     # full CPU benchmark, about 15-20 min on 2 cores
+    python benchmarks/run.py --quick             # smoke run (CI): digits, 8 trials, seconds
     python benchmarks/run.py --device cuda       # the GPU variant (larger character model)
     python benchmarks/run.py --workloads digits,char --trials 30 --jobs 4
 
 For each workload, every method of ``methods.py`` searches with the compute of N full runs
 (``--trials N``; ``autolr_half`` with N // 2) and its winner is re-trained on three fresh seeds;
-the unpruned autolr study is replayed through each pruner (``pruning.py``). Writes
+the unpruned autolr study is replayed through each pruner (``pruning.py``). autolr's default
+confirms its top configurations on fresh seeds inside the budget (issue #10); the same ladder
+with ``confirm=0`` runs beside it at the same compute. Writes
 ``<output-dir>/results.json`` and ``results.md``; a full run with the default output directory
 also rewrites the results section of benchmarks/README.md. Searches run as parallel jobs (one
 process each, ``--jobs``, default: one per core), each seeded, so a run is reproducible given its
@@ -121,7 +123,7 @@ def git_commit() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 6 trials, tiny runs, digits only unless --workloads")
+                        help="smoke run: 8 trials, tiny runs, digits only unless --workloads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda:N)")
     parser.add_argument("--workloads", default=None,
                         help=f"comma-separated, from {', '.join(WORKLOADS)} ('third' = friedman)")
@@ -129,7 +131,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"comma-separated subset of {', '.join(METHODS)} (default: all)")
     parser.add_argument("--trials", type=int, default=None,
                         help="N: the compute of N full runs per search, N trials for the "
-                             "hand-written ones (default 20; 6 with --quick)")
+                             "hand-written ones (default 20; 8 with --quick)")
     parser.add_argument("--size", choices=("cpu", "gpu", "quick"), default=None,
                         help="run length (default: quick with --quick, gpu with --device cuda, "
                              "else cpu)")
@@ -160,7 +162,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown method {name!r}: choose from {', '.join(METHODS)}")
     args.method_list = methods
     if args.trials is None:
-        args.trials = 6 if args.quick else 20
+        # 8 with --quick: the smallest budget whose default confirmation runs anything
+        args.trials = 8 if args.quick else 20
     if args.trials < 1:
         parser.error(f"--trials must be at least 1, got {args.trials}")
     if args.size is None:
@@ -232,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         if none is not None:
             info["pruning"] = analyse(none, info["total_steps"], args.trials)
         info["goal"] = report_md.goal(info)
+        info["confirmation"] = report_md.confirmation_compare(info)
         workloads[name] = info
 
     gpu_note = None

@@ -15,11 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 WORKLOADS = ("digits", "char", "friedman")
-METHODS = ("autolr", "autolr_half", "autolr_full", "hand", "optuna_lr", "random",
-           "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband")
-LADDER = ("autolr", "autolr_half")  # budget: the compute of N (N // 2) full runs
+METHODS = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand", "optuna_lr",
+           "random", "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband")
+LADDER = ("autolr", "autolr_half", "autolr_unconfirmed")  # budget: N (N // 2) full runs
 AUTOLR = (*LADDER, "autolr_full", "random", "autolr_none", "autolr_hyperband")
-N = 6  # the quick mode's default
+N = 8  # the quick mode's default: autolr at N confirms its best run and the constant baseline
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,50 @@ def test_markdown_and_metadata(quick_run):
     assert "(e) Schedule-Free AdamW" in markdown and "Replay of the unpruned study" in markdown
     assert "At half the compute" in markdown and "At equal compute" in markdown
     assert "full runs of compute" in markdown and "### The fidelity ladder" in markdown
+    assert "### Confirmation on fresh seeds (issue #10)" in markdown
+    assert "the same study's luckiest run" in markdown
     assert "wrote" in stdout
+
+
+@pytest.mark.slow
+def test_confirmation_runs_are_counted_and_stay_within_budget(quick_run):
+    results, _, _ = quick_run
+    for name, workload in results["workloads"].items():
+        total = workload["total_steps"]
+        for method in AUTOLR:
+            m = workload["methods"][method]
+            runs = [t for t in m["trial_log"] if t["confirms"] is not None]
+            assert m["confirming"] == len(runs), f"{name}/{method}"
+            if method != "autolr":  # confirm=0, or a budget (N // 2) that buys no confirmation
+                assert not runs and m["confirmation"] is None, f"{name}/{method}"
+                continue
+            record = m["confirmation"]
+            # the default plan at N = 8 with 3 baselines: the best run and the constant baseline,
+            # one fresh seed each, full length, inside the budget and in the step counts
+            assert record["plan"] == [1, 1] == record["default_plan"], name
+            assert len(runs) == len(record["runs"]) == 2, name
+            assert {t["seed"] for t in runs} == {record["runs"][0]["seed"]}, name
+            assert all(t["steps"] == total and t["rung"] is None for t in runs), name
+            assert record["steps"] == 2 * total, name
+            search = sum(t["steps"] for t in m["trial_log"] if t["confirms"] is None)
+            assert m["steps"] == m["steps_recorded"] == search + record["steps"], name
+            assert m["steps"] <= N * total, name
+            assert m["ladder"]["steps_used"] == m["steps"], name
+            # the winner is the confirmed configuration with the best mean; its first run is a
+            # trial of the search, and the same study's luckiest run is re-trained too
+            winner = record["winner"]
+            assert m["winner"]["trial"] == winner["number"] and winner["seeds"] == 2, name
+            means = [c["mean"] for c in record["configurations"]]
+            assert winner["mean"] == min(means), name
+            lucky = record["luckiest"]
+            assert len(lucky["retrain"]) == 3 and _number(lucky["retrain_mean"]), name
+            assert record["changed"] == (lucky["number"] != winner["number"]), name
+            if not record["changed"]:
+                assert lucky["retrain"] == m["retrain"], name
+            assert m["best_value"] == lucky["value"], name
+        c = workload["confirmation"]
+        assert c["confirmed"] and isinstance(c["changed"], bool), name
+        assert _number(c["unconfirmed"]["margin"]), name
 
 
 def test_readme_section_is_replaced_in_place(tmp_path):
