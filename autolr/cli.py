@@ -12,12 +12,13 @@ import json
 import shlex
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
-from autolr.errors import AutolrError, ConfigError
+from autolr.errors import AutolrError, AutolrWarning, ConfigError
 
 EXIT_INTERRUPTED = 130
 
@@ -351,7 +352,9 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     study_run.on_trial_start = progress.trial_started
     study_run.on_trial_end = progress.trial_ended
     try:
-        with progress:
+        # autolr's warnings are printed with the summary, not as Python warnings mid-run
+        with progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", AutolrWarning)
             result = study_run.run()
     except KeyboardInterrupt:
         spent, unit = study_run.budget_status()
@@ -450,15 +453,17 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
         console.print("No complete trial yet.")
         return
     table = Table(title=f"Top {len(rows)} trials", title_justify="left")
-    for column in ("rank", "trial", "value", "mean±std (n)", "family", "peak LR", "warmup",
-                   "parameters"):
+    confirmed = any(row["confirmed"] for row in rows)  # the column only where it says something
+    columns = ("rank", "trial", "value", *(("mean±std (n)",) if confirmed else ()), "family",
+               "peak LR", "warmup", "parameters")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("rank", "trial") else "left")
     for row in rows:
         params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
         family = row["family"] + (" (baseline)" if row["baseline"] else "")
         warmup = f"{row['warmup']}/{row['total']}" if row["warmup"] else "-"
-        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.4g}",
-                 row["confirmed"] or "-", family,
+        seeds = (row["confirmed"] or "-",) if confirmed else ()
+        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.4g}", *seeds, family,
                  f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)

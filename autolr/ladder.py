@@ -55,6 +55,7 @@ How a ladder study is stored (every run is an Optuna trial, readable by Optuna's
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,6 +141,21 @@ class Ladder:
             notes=tuple(data.get("notes", ())),
             reports=tuple(int(n) for n in data["reports"]) if data.get("reports") else None,
         )
+
+
+def planned_ladder(settings: Mapping[str, Any] | None) -> Ladder | None:
+    """The ladder a study's settings hold once it is planned; None for a full search, a
+    ladder not planned yet, or settings that do not describe one."""
+    data = settings.get("ladder") if isinstance(settings, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        ladder = Ladder.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+    valid = ladder.fidelities and len(ladder.fidelities) == len(ladder.steps) and (
+        ladder.steps[-1] > 0)
+    return ladder if valid else None
 
 
 def cost_of(fidelities: Sequence[float], eta: int) -> float:
@@ -333,7 +349,8 @@ class LadderBoard:
                 self.new_started += 1
             elif fresh and rung == ladder.top:
                 self.direct_started += 1
-            if rung is not None and trial.state.is_finished() and is_result(trial):
+            repeat = "confirms" in trial.user_attrs  # a confirmation: another seed, not a result
+            if rung is not None and trial.state.is_finished() and is_result(trial) and not repeat:
                 self.results[rung].append((self._key(trial), trial))
         for rung in self.results:
             rung.sort(key=lambda item: item[0])
@@ -443,8 +460,6 @@ def learning_trials(
     """The trials as the sampler (and the LR-edge rule) should see them: the results at
     ``rung`` as COMPLETE trials with their rung value, running and failed trials as they are,
     and every other finished trial hidden (another fidelity, another scale)."""
-    import copy
-
     if ladder is None:
         return list(trials)
     seen = []
@@ -472,12 +487,8 @@ def study_learning_trials(
 ) -> list[FrozenTrial]:
     """:func:`learning_trials` of a stored study: the rung its sampler learns from now (all the
     trials as they are for a full search, or a ladder not planned yet)."""
-    data = settings.get("ladder") if isinstance(settings, Mapping) else None
-    if not isinstance(data, Mapping):
-        return list(trials)
-    try:
-        ladder = Ladder.from_dict(data)
-    except (KeyError, TypeError, ValueError):
+    ladder = planned_ladder(settings)
+    if ladder is None:
         return list(trials)
     board = LadderBoard(ladder, direction, trials)
     return learning_trials(ladder, trials, board.learning_rung())
@@ -537,12 +548,8 @@ def summarize(
     settings: Mapping[str, Any], trials: Sequence[FrozenTrial], direction: str
 ) -> LadderSummary | None:
     """The ladder summary of a study (None for a full search, or a ladder not planned yet)."""
-    data = settings.get("ladder") if isinstance(settings, Mapping) else None
-    if not isinstance(data, Mapping):
-        return None
-    try:
-        ladder = Ladder.from_dict(data)
-    except (KeyError, TypeError, ValueError):
+    ladder = planned_ladder(settings)
+    if ladder is None:
         return None
     board = LadderBoard(ladder, direction, trials)
     promoted_from = board.promoted

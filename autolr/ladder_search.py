@@ -23,10 +23,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autolr.ladder import (
     Job,
-    Ladder,
     LadderBoard,
     learning_trials,
     plan_ladder,
+    planned_ladder,
     steps_used,
 )
 
@@ -46,8 +46,7 @@ class LadderSearch:
         self.settings = settings
         self.direction = direction
         self.n_trials = n_trials
-        data = settings.get("ladder")
-        self.ladder = Ladder.from_dict(data) if data else None
+        self.ladder = planned_ladder(settings)
         self.board = LadderBoard(self.ladder, direction, trials) if self.ladder else None
         self._trials = list(trials)
         self._started_since_read = 0  # full runs started before the ladder, since the last read

@@ -46,12 +46,9 @@ import json
 import math
 import multiprocessing
 import os
-import platform
-import subprocess
 import sys
 import time
 from fractions import Fraction
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +58,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from run import git_commit, machine, versions  # noqa: E402
 from workloads import WORKLOADS, Settings, StepMeter, Workload, make_workload  # noqa: E402
 
 import autolr  # noqa: E402
@@ -354,39 +352,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for package in ("autolr", "torch", "optuna", "numpy", "scikit-learn"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
-
-
-def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=HERE, capture_output=True, text=True, check=True).stdout
-        return head + ("+uncommitted changes" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -505,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             "jobs": args.jobs,
             "threads_per_job": threads,
             "wall_s": round(time.perf_counter() - start, 1),
-            "machine": machine(),
+            "machine": machine("cpu"),
             "versions": versions(),
             "git": git_commit(),
             "command": " ".join(["python benchmarks/fidelity.py", *(argv or sys.argv[1:])]),

@@ -37,7 +37,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.errors import AutolrError
-from autolr.ladder import SHORTENED, Ladder, planned_steps, rung_of
+from autolr.ladder import SHORTENED, Ladder, planned_ladder, planned_steps, rung_of
 from autolr.lr_edge import lr_edge_warning, scale_bounds
 from autolr.reports.confirm_data import (
     ConfirmedConfig,
@@ -60,7 +60,6 @@ from autolr.reports.ladder_data import (
 from autolr.reports.trial_facts import (
     family_of,
     outcome,
-    planned_ladder,
     search_of,
     settings_of,
 )

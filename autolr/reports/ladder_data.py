@@ -12,11 +12,11 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from autolr.ladder import Ladder, is_result, rung_of
+from autolr.ladder import Ladder, is_result, planned_ladder, rung_of
 from autolr.ladder import summarize as summarize_ladder
 from autolr.ladder import usable_value as rung_value
 from autolr.reports.confirm_data import confirmed_configs, is_confirmation, standing
-from autolr.reports.trial_facts import family_of, outcome, planned_ladder
+from autolr.reports.trial_facts import family_of, outcome
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import SHORTENED, Ladder, fidelity_of
+from autolr.ladder import SHORTENED, fidelity_of
 from autolr.space import FAMILY_PARAM
 from autolr.study_config import SETTINGS_ATTR
 
@@ -67,19 +67,6 @@ def settings_of(user_attrs: Mapping[str, Any]) -> Mapping[str, Any]:
     """The settings autolr keeps with a study (empty for a study autolr did not run)."""
     settings = user_attrs.get(SETTINGS_ATTR)
     return settings if isinstance(settings, Mapping) else {}
-
-
-def planned_ladder(settings: Mapping[str, Any]) -> Ladder | None:
-    """The ladder a study's settings hold once it is planned; None otherwise (or corrupt)."""
-    data = settings.get("ladder")
-    if not isinstance(data, Mapping):
-        return None
-    try:
-        ladder = Ladder.from_dict(data)
-    except (KeyError, TypeError, ValueError):
-        return None
-    ok = ladder.fidelities and len(ladder.fidelities) == len(ladder.steps) and ladder.steps[-1] > 0
-    return ladder if ok else None
 
 
 def search_of(settings: Mapping[str, Any]) -> str | None:
