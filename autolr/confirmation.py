@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import fidelity_of
+from autolr.ladder import fidelity_of, params_key
 
 CONFIRM_SEED_BASE = 2 * 10**6  # confirmation round j trains on trial_seed(study seed, BASE + j)
 MAX_TOP = 3
@@ -52,10 +52,6 @@ def plan_runs(plan: tuple[int, int], *, with_baseline: bool = True) -> int:
     each."""
     k, m = plan
     return (k + with_baseline) * m if k and m else 0
-
-
-def params_key(params: Mapping[str, Any]) -> str:
-    return repr(sorted(params.items()))
 
 
 def is_confirmation(trial: FrozenTrial) -> bool:

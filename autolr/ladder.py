@@ -63,6 +63,8 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from autolr.sampling import INFORMATIVE_FAILURES
+
 DEFAULT_FIDELITIES = (1 / 9, 1 / 3, 1.0)
 DEFAULT_ETA = 3
 MIN_RUNG_STEPS = 10  # scheduler steps: fewer cannot show a schedule's shape (warmup, decay)
@@ -77,8 +79,6 @@ MIN_SAMPLER_RESULTS = 10
 MIN_METRIC_REPORTS = 3
 SHORTENED = "shortened"  # the ``reason`` of a run ended on purpose at its rung
 SEARCHES = ("ladder", "full")
-# Failures that are the configuration's result at its rung (not the machine's or the user's).
-RESULT_FAILURES = ("failed", "out of memory", "worker died", "timeout")
 
 
 # --- the ladder ---------------------------------------------------------------------------------
@@ -254,7 +254,9 @@ def is_result(trial: FrozenTrial) -> bool:
     (they are queued again)."""
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
-    return trial.state == TrialState.FAIL and trial.user_attrs.get("reason") in RESULT_FAILURES
+    # the failures that say something about the configuration, as the sampler sees them too
+    return (trial.state == TrialState.FAIL
+            and trial.user_attrs.get("reason") in INFORMATIVE_FAILURES)
 
 
 def usable_value(trial: FrozenTrial) -> float | None:
@@ -564,8 +566,9 @@ def summarize(
             best=best,
         ))
     configurations = len({
-        _params_key(t) for t in trials if "rung" in t.user_attrs and t.params
-    } | {_params_key(t) for t in trials if "baseline" in t.user_attrs and t.params})
+        params_key(t.params) for t in trials
+        if t.params and ("rung" in t.user_attrs or "baseline" in t.user_attrs)
+    })
     budget = settings.get("n_trials")
     return LadderSummary(
         ladder=ladder, rungs=tuple(rungs), configurations=configurations,
@@ -575,8 +578,9 @@ def summarize(
     )
 
 
-def _params_key(trial: FrozenTrial) -> str:
-    return repr(sorted(trial.params.items()))
+def params_key(params: Mapping[str, Any]) -> str:
+    """One configuration's parameters as a key (the same for every run of it)."""
+    return repr(sorted(params.items()))
 
 
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:

@@ -114,11 +114,8 @@ def make_config(
             name, owner, "applies to search='ladder' only", ladder if name == "ladder" else eta,
             "Drop it, or search with the fidelity ladder.",
         )
-    if search == "ladder" and pruner not in (None, "none"):
-        raise _validation.fail(
-            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
-            "its rungs instead", pruner, "Drop it, or use search='full' to prune full runs.",
-        )
+    if search == "ladder":
+        check_pruner_on_ladder(pruner, owner)
     _validation.one_of("sampler", owner, sampler, SAMPLERS)
     if seed is not None:
         seed = _validation.number("seed", owner, seed, low=0, high=2**32 - 1, integer=True)
@@ -139,6 +136,16 @@ def make_config(
         baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
         confirm=_confirm(confirm, owner), seed_arg=_seed_arg(seed_arg, owner),
     )
+
+
+def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
+    """The fidelity ladder ends runs at its rungs: a pruner other than ``none`` is refused."""
+    if pruner not in (None, "none"):
+        raise _validation.fail(
+            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
+            "its rungs instead", pruner,
+            "Drop it, or use search='full' (autolr tune --search full) to prune full runs.",
+        )
 
 
 def _confirm(value: Any, owner: str) -> tuple[int, int] | None:

@@ -36,6 +36,7 @@ from autolr.study_config import (
     DIRECTIONS,
     SETTINGS_ATTR,
     StudyConfig,
+    check_pruner_on_ladder,
     make_config,
     settings_for,
 )
@@ -157,7 +158,7 @@ class StudyRun:
         self.on_trial_start = on_trial_start
         self.on_trial_end = on_trial_end
         self.storage = open_storage(config.storage)
-        self.settings = self._settings_for(self._existing_settings())
+        self.settings = settings_for(config, self._existing_settings())
         self.pruner = self._pruner_name()
         self.study = self._open_study()
         self.recovered = recover_abandoned_trials(self.study, self.storage)
@@ -200,9 +201,6 @@ class StudyRun:
             )
         return attrs.get(SETTINGS_ATTR)
 
-    def _settings_for(self, stored: dict[str, Any] | None) -> dict[str, Any]:
-        return settings_for(self.config, stored)
-
     def search_mode(self) -> str:
         """``ladder`` while the study runs (or will plan) a fidelity ladder, else ``full``."""
         if self.settings["search"] == "ladder" and not self.settings.get("ladder_fallback"):
@@ -211,13 +209,7 @@ class StudyRun:
 
     def _pruner_name(self) -> str:
         if self.search_mode() == "ladder":
-            if self.config.pruner not in (None, "none"):
-                raise _validation.fail(
-                    "pruner", _OWNER, "applies to search='full' only: the fidelity ladder ends "
-                    "runs at its rungs instead", self.config.pruner,
-                    "Drop it, or use search='full' (autolr tune --search full) to prune full "
-                    "runs.",
-                )
+            check_pruner_on_ladder(self.config.pruner, _OWNER)
             return "none"
         return self.config.pruner or "median"
 
@@ -292,9 +284,13 @@ class StudyRun:
         stored = self.settings.get("confirm")
         if stored is not None:
             return int(stored[0]), int(stored[1])
-        baselines = len(self.space().baseline_params()) if self.settings.get(
-            "baselines_enqueued") else 0
-        return confirmation.default_plan(self.config.n_trials, baselines)
+        return confirmation.default_plan(self.config.n_trials, len(self._baselines()))
+
+    def _baselines(self) -> list[str]:
+        """The baseline trials this study runs (none before they are queued)."""
+        if not self.settings.get("baselines_enqueued"):
+            return []
+        return [name for name, _ in self.space().baseline_params()]
 
     def _reserved_runs(self, trials: list[FrozenTrial] | None = None) -> int:
         """The full runs of the budget still kept for confirmation runs not started yet."""
@@ -302,9 +298,8 @@ class StudyRun:
             return 0
         if trials is None:
             trials = self.study.get_trials(deepcopy=False)
-        constant = self.settings.get("baselines_enqueued") and any(
-            name == "constant" for name, _ in self.space().baseline_params())
-        planned = confirmation.plan_runs(self.confirm_plan(), with_baseline=bool(constant))
+        planned = confirmation.plan_runs(self.confirm_plan(),
+                                         with_baseline="constant" in self._baselines())
         return max(0, planned - confirmation.started_confirmations(trials))
 
     def run(self) -> TuneResult:
@@ -501,9 +496,7 @@ class StudyRun:
                     f"{self._failures} trials failed in this run, the last with:\n"
                     f"{outcome.error}\nFix the training code and run the study again."
                 )
-        if outcome.state in (TrialState.COMPLETE, TrialState.PRUNED) and (
-            outcome.state == TrialState.COMPLETE or outcome.reason == SHORTENED
-        ):
+        if outcome.state == TrialState.COMPLETE or outcome.reason == SHORTENED:
             message = self._lr_edge(widen=True, trials=trials)
             if message:
                 self.lr_edge = message
