@@ -391,7 +391,7 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
 # --- show / export / report ---------------------------------------------------------------------
 
 
-def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
+def _trial_rows(study: Any, top: int, trials: list[Any]) -> list[dict[str, Any]]:
     """The best complete full-length trials: the configurations confirmed on fresh seeds
     first, by their mean (the winner first), then the others by their value. Confirmation runs
     are folded into the trial they confirm."""
@@ -399,7 +399,6 @@ def _trial_rows(study: Any, top: int) -> list[dict[str, Any]]:
 
     from autolr.confirmation import confirmed
 
-    trials = study.get_trials(deepcopy=False)
     means = {c.number: c for c in confirmed(trials)}
     complete = [t for t in trials if t.state == TrialState.COMPLETE
                 and "confirms" not in t.user_attrs and t.user_attrs.get("fidelity", 1.0) == 1.0]
@@ -435,7 +434,8 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
 
     from autolr.tuner import count_states
 
-    counts = count_states(study)
+    trials = study.get_trials(deepcopy=False)  # one read serves the whole summary
+    counts = count_states(study, trials)
     console.print(
         f"Study [bold]{study.study_name}[/] ({study.direction.name.lower()}): "
         f"{counts['complete']} complete"
@@ -444,11 +444,11 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
         + (f", {counts['running']} running" if counts["running"] else ""),
         highlight=False,
     )
-    summary = _ladder_summary(study)
+    summary = _ladder_summary(study, trials)
     if summary is not None:
         for line in summary.lines():
             console.print(line, highlight=False, markup=False)
-    rows = _trial_rows(study, top)
+    rows = _trial_rows(study, top, trials)
     if not rows:
         console.print("No complete trial yet.")
         return
@@ -467,34 +467,35 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
                  f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
-    for line in _winner_lines(study):
+    for line in _winner_lines(study, trials):
         console.print(line, highlight=False, markup=False)
 
 
-def _winner_lines(study: Any) -> list[str]:
+def _winner_lines(study: Any, trials: list[Any]) -> list[str]:
     """The confirmed winner in words: its mean over its seeds, against the baseline."""
-    from autolr.tuner import TuneResult
+    from autolr import confirmation
 
-    result = TuneResult(study)
-    best = result.confirmed_winner
+    every = confirmation.confirmed(trials)
+    best = confirmation.winner(trials, study.direction.name.lower())
     if best is None:
         return []
     lines = [f"Winner (best mean over fresh seeds): trial {best.number}, {best.text()}."]
-    comparison = result.against_baseline()
+    comparison = confirmation.against_baseline(best, every)
     if comparison is not None:
         lines.append(f"  {comparison.text()}.")
-    if study.best_trial.number != best.number:
-        lines.append(f"  (The single best run, trial {study.best_trial.number} at "
-                     f"{study.best_trial.value:.6g}, was a luckier draw.)")
+    luckiest = study.best_trial
+    if luckiest.number != best.number:
+        lines.append(f"  (The single best run, trial {luckiest.number} at "
+                     f"{luckiest.value:.6g}, was a luckier draw.)")
     return lines
 
 
-def _ladder_summary(study: Any) -> Any:
+def _ladder_summary(study: Any, trials: list[Any]) -> Any:
     from autolr.ladder import summarize
     from autolr.tuner import SETTINGS_ATTR
 
     settings = study.user_attrs.get(SETTINGS_ATTR) or {}
-    return summarize(settings, study.get_trials(deepcopy=False), study.direction.name.lower())
+    return summarize(settings, trials, study.direction.name.lower())
 
 
 def _short(value: Any) -> str:
@@ -527,7 +528,8 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
 
     study = load_study(study_name, storage)
     if as_json:
-        summary = _ladder_summary(study)
+        trials = study.get_trials(deepcopy=False)
+        summary = _ladder_summary(study, trials)
         ladder = None
         if summary is not None:
             ladder = {
@@ -539,10 +541,10 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
         from autolr.confirmation import confirmed
 
         confirmations = [{"trial": c.number, **c.to_dict()}
-                         for c in confirmed(study.get_trials(deepcopy=False))]
-        click.echo(json.dumps({"study": study.study_name, "counts": count_states(study),
+                         for c in confirmed(trials)]
+        click.echo(json.dumps({"study": study.study_name, "counts": count_states(study, trials),
                                "ladder": ladder, "confirmed": confirmations,
-                               "top": _trial_rows(study, top)}, indent=2))
+                               "top": _trial_rows(study, top, trials)}, indent=2))
         return
     console = Console()
     _print_summary(console, study, top)

@@ -104,12 +104,13 @@ class LadderSearch:
         """Full runs only, within ``n_trials`` of them (in compute and in number, so that runs
         that end at once cannot go on for ever): the queued trials (baselines) as workers free
         up, otherwise a single sampled run at a time until one completes."""
-        if self.compute_used() + 1 > self.n_trials + 1e-9 or self._runs_started() >= self.n_trials:
+        used = self.compute_used()
+        if used + 1 > self.n_trials + 1e-9 or self._runs_started() >= self.n_trials:
             return None
         waiting = [t for t in self._trials if t.state == TrialState.WAITING]
         if len(waiting) > self._started_since_read:
             return Job("waiting", None, 1.0)
-        if self.compute_used() + 1 > self.n_trials - reserved_runs + 1e-9:
+        if used + 1 > self.n_trials - reserved_runs + 1e-9:
             return None
         if busy:
             return None

@@ -45,23 +45,33 @@ class TuneResult:
     @property
     def confirmed_winner(self) -> confirmation.Confirmed | None:
         """The confirmed configuration with the best mean (None when nothing is confirmed)."""
-        direction = self.study.direction.name.lower()
-        return confirmation.winner(self.study.get_trials(deepcopy=False), direction)
+        return self._winner()[0]
+
+    def _winner(self) -> tuple[confirmation.Confirmed | None, list[FrozenTrial]]:
+        """The confirmed winner and the trials it was found among (one read of the study)."""
+        trials = self.study.get_trials(deepcopy=False)
+        return confirmation.winner(trials, self.study.direction.name.lower()), trials
 
     def against_baseline(self) -> confirmation.Comparison | None:
         """The winner minus the constant baseline on the same confirmation seeds."""
-        best = self.confirmed_winner
-        return confirmation.against_baseline(best, self.confirmed) if best else None
+        best, trials = self._winner()
+        if best is None:
+            return None
+        return confirmation.against_baseline(best, confirmation.confirmed(trials))
 
     @property
     def best_trial(self) -> FrozenTrial:
         """The winner's trial: the confirmed configuration with the best mean, else the best
         complete trial."""
-        best = self.confirmed_winner
+        return self._best()[0]
+
+    def _best(self) -> tuple[FrozenTrial, confirmation.Confirmed | None]:
+        """The winner's trial and, when confirmed, its values over its seeds."""
+        best, trials = self._winner()
         if best is not None:
-            return self.study.get_trials(deepcopy=False)[best.number]
+            return trials[best.number], best
         try:
-            return self.study.best_trial
+            return self.study.best_trial, None
         except ValueError:
             raise AutolrError(
                 f"No trial of study {self.study.study_name!r} has completed yet, so there is no "
@@ -75,16 +85,15 @@ class TuneResult:
     @property
     def best_value(self) -> float:
         """The winner's value: its mean over its seeds when confirmed."""
-        best = self.confirmed_winner
+        trial, best = self._best()
         if best is not None:
             return best.mean
-        value = self.best_trial.value
-        assert value is not None
-        return value
+        assert trial.value is not None
+        return trial.value
 
     def found_by(self) -> dict[str, Any]:
         """Facts about the winning trial, written into exports."""
-        best = self.best_trial
+        best, winner = self._best()
         facts: dict[str, Any] = {
             "study": self.study.study_name,
             "trial": best.number,
@@ -93,7 +102,6 @@ class TuneResult:
             "seed": best.user_attrs.get("seed"),
             "date": _dt.date.today().isoformat(),
         }
-        winner = self.confirmed_winner
         if winner is not None:
             facts["confirmed"] = {"mean": winner.mean, "std": winner.std,
                                   "seeds": len(winner.values)}
@@ -115,16 +123,17 @@ class TuneResult:
         return count_states(self.study)
 
 
-def count_states(study: optuna.Study) -> dict[str, int]:
+def count_states(study: optuna.Study, trials: list[FrozenTrial] | None = None) -> dict[str, int]:
     """Trials by how they ended; ``shortened`` are the ladder's lower-rung runs (stored as
-    PRUNED), ``pruned`` the runs stopped early by a pruner or the divergence guard."""
+    PRUNED), ``pruned`` the runs stopped early by a pruner or the divergence guard.
+    ``trials``: the study's trials when the caller has read them already."""
     counts = {"complete": 0, "shortened": 0, "pruned": 0, "failed": 0, "running": 0,
               "waiting": 0}
     names = {
         TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
         TrialState.RUNNING: "running", TrialState.WAITING: "waiting",
     }
-    for trial in study.get_trials(deepcopy=False):
+    for trial in study.get_trials(deepcopy=False) if trials is None else trials:
         name = names[trial.state]
         if name == "pruned" and trial.user_attrs.get("reason") == SHORTENED:
             name = "shortened"
