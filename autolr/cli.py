@@ -188,19 +188,19 @@ def _check_script(script: str) -> Path:
 @main.command()
 @click.argument("script", type=str)
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--trials", "n_trials", type=click.IntRange(min=1), default=None,
               help="The study's budget: the compute of N full-length runs, baselines included "
-                   "(with --search full: N finished trials). The same command resumes toward "
-                   "it.")
+                   "(with --search full: N finished trials); default 20 for a new study, its "
+                   "own for a stored one. The same command resumes toward it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting trials after this many seconds.")
-@click.option("--direction", type=click.Choice(["minimize", "maximize"]), default="minimize",
-              show_default=True, help="Whether lower or higher reported values are better.")
+@click.option("--direction", type=click.Choice(["minimize", "maximize"]), default=None,
+              help="Whether lower or higher reported values are better (default minimize).")
 @click.option("--families", default=None, metavar="A,B",
               help="Families to search (default: every built-in one). See `autolr families`.")
 @click.option("--lr", "lr_range", default=None, metavar="MIN:MAX",
               help="Peak-LR range (default: 0.1x-10x the script's own LR, widened at the edges).")
-@click.option("--no-warmup", is_flag=True, help="Do not search a warmup.")
+@click.option("--no-warmup", is_flag=True, default=None, help="Do not search a warmup.")
 @click.option("--search", type=click.Choice(["ladder", "full"]), default=None,
               help="ladder (default for a new study): successive halving over runs that follow "
                    "their whole schedule in a fraction of the steps; full: every run at full "
@@ -213,8 +213,8 @@ def _check_script(script: str) -> Path:
 @click.option("--pruner", type=click.Choice(["median", "percentile", "hyperband", "sha", "none"]),
               default=None, help="With --search full: how hopeless trials are stopped early "
                                  "(default median).")
-@click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe",
-              show_default=True, help="How trials are chosen.")
+@click.option("--sampler", type=click.Choice(["tpe", "random"]), default=None,
+              help="How trials are chosen (default tpe).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
               help="Study seed; each trial's seed derives from it and the trial number.")
 @click.option("--study", "study_name", default=None,
@@ -225,6 +225,9 @@ def _check_script(script: str) -> Path:
               help="Worker processes (default: one per GPU, else one).")
 @click.option("--gpus", default=None, metavar="0,1",
               help="GPUs to use, one worker each (default: every visible GPU).")
+@click.option("--trials-per-gpu", "trials_per_gpu", type=click.IntRange(min=1), default=None,
+              help="Run K trials at once on each GPU (K workers share it, each seeing only its "
+                   "GPU); drops by itself when a shared GPU runs out of memory. Default 1.")
 @click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop and fail a trial that runs longer than this many seconds.")
 @click.option("--isolate", is_flag=True,
@@ -241,22 +244,23 @@ def _check_script(script: str) -> Path:
 def tune(
     script: str,
     script_args: tuple[str, ...],
-    n_trials: int,
+    n_trials: int | None,
     timeout: float | None,
-    direction: str,
+    direction: str | None,
     families: str | None,
     lr_range: str | None,
-    no_warmup: bool,
+    no_warmup: bool | None,
     search: str | None,
     ladder: str | None,
     eta: int | None,
     pruner: str | None,
-    sampler: str,
+    sampler: str | None,
     seed: int | None,
     study_name: str | None,
     storage: str | None,
     workers: int | None,
     gpus: str | None,
+    trials_per_gpu: int | None,
     trial_timeout: float | None,
     isolate: bool,
     no_baselines: bool,
@@ -266,7 +270,9 @@ def tune(
     """Run a study on SCRIPT (a training script using autolr.scheduler and autolr.report).
 
     Arguments after `--` are passed to the script. Running the same command again resumes the
-    study toward --trials; at the end the best schedule is written to studies/<study>/.
+    study toward --trials; at the end the best schedule is written to studies/<study>/. A study
+    keeps its settings (direction, families, search, pruner, script arguments...): another
+    machine joins it with `autolr tune SCRIPT --storage URL --study NAME` alone.
     """
     from autolr.storage import default_storage_url
     from autolr.study_files import artefact_dir, safe_file_name
@@ -283,20 +289,32 @@ def tune(
 
     config = make_config(
         n_trials=n_trials, direction=direction, families=family_list, lr=bounds,
-        warmup=not no_warmup, pruner=pruner, sampler=sampler, seed=seed, storage=url,
-        study_name=name, baselines=not no_baselines, timeout=timeout, search=search,
-        ladder=fidelities, eta=eta, confirm=_parse_confirm(confirm), seed_arg=seed_arg,
-        owner="autolr tune",
+        warmup=None if no_warmup is None else not no_warmup, pruner=pruner, sampler=sampler,
+        seed=seed, storage=url, study_name=name, baselines=not no_baselines, timeout=timeout,
+        search=search, ladder=fidelities, eta=eta, confirm=_parse_confirm(confirm),
+        seed_arg=seed_arg, script=str(path.resolve()),
+        script_args=list(script_args) if script_args else None, owner="autolr tune",
     )
     if gpu_list is None:
         from autolr.workers import visible_gpus
 
-        gpu_list = visible_gpus() if workers is None or workers > 0 else []
-    worker_count = workers or (len(gpu_list) if gpu_list else 1)
+        gpu_list = visible_gpus()
+    if trials_per_gpu is not None:
+        if workers is not None:
+            raise click.UsageError(
+                "--workers and --trials-per-gpu both set how many trials run at once; give one."
+            )
+        if not gpu_list:
+            raise ConfigError(
+                f"--trials-per-gpu {trials_per_gpu} shares GPUs between trials, but this "
+                "machine has no GPU visible (CUDA_VISIBLE_DEVICES, drivers). Use --workers N "
+                "for N trials at once on the CPU."
+            )
+    worker_count = workers or len(gpu_list) * (trials_per_gpu or 1) or 1
     out_dir = artefact_dir(name)
     command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
-    _run_tune(config, path, list(script_args), worker_count, gpu_list, trial_timeout, isolate,
-              out_dir, command)
+    _run_tune(config, path, worker_count, gpu_list, trial_timeout, isolate, out_dir, command,
+              trials_per_gpu=trials_per_gpu or 1)
 
 
 def _search_line(study_run: Any) -> str:
@@ -313,9 +331,9 @@ def _search_line(study_run: Any) -> str:
             "placed where the script reports once its first full run completes.")
 
 
-def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int,
-              gpu_list: list[str], trial_timeout: float | None, isolate: bool, out_dir: Path,
-              command: str, *, confirm_only: bool = False) -> None:
+def _run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
+              trial_timeout: float | None, isolate: bool, out_dir: Path, command: str, *,
+              confirm_only: bool = False, trials_per_gpu: int = 1) -> None:
     import optuna
     from rich.console import Console
 
@@ -326,28 +344,33 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     from autolr.workers import WorkerPool
 
     console = Console(stderr=False)
-    pool = WorkerPool(path, script_args, workers=worker_count, gpus=gpu_list,
-                      trial_timeout=trial_timeout, isolate=isolate, log_dir=out_dir / "logs")
+    from autolr.storage import display_url
+    from autolr.storage_retry import StorageUnavailable
+
+    pool = WorkerPool(path, workers=worker_count, gpus=gpu_list, trial_timeout=trial_timeout,
+                      isolate=isolate, log_dir=out_dir / "logs", trials_per_gpu=trials_per_gpu)
     study_run = StudyRun(config, pool)
+    config = study_run.config  # the study's own settings filled in
     study_run.extend_confirmation = confirm_only
+    # the script's arguments and seed option as the study keeps them (another machine's)
+    pool.script_args = list(study_run.settings.get("script_args") or [])
     pool.seed_arg = study_run.settings.get("seed_arg")
-    # what `autolr confirm` (and another machine) needs to run this study's script
-    study_run.settings["script"] = str(path.resolve())
-    study_run.settings["script_args"] = list(script_args)
-    study_run.save_settings()
     spent, unit = study_run.budget_status()
     devices = ", ".join(pool.worker_names())
-    shown = f"{spent:.1f} of {config.n_trials} full runs of compute spent" if unit == "full runs" \
-        else f"{spent:.0f} of {config.n_trials} trials done"
+    shown = f"{spent:.1f} of {study_run.n_trials} full runs of compute spent" \
+        if unit == "full runs" else f"{spent:.0f} of {study_run.n_trials} trials done"
     console.print(
-        f"Study [bold]{config.study_name}[/] in {config.storage}: {shown}; workers: {devices}. "
-        f"Worker output: {out_dir / 'logs'}", highlight=False,
+        f"Study [bold]{config.study_name}[/] in {display_url(config.storage)}: {shown}; "
+        f"workers: {devices}. Worker output: {out_dir / 'logs'}", highlight=False,
     )
+    if pool.script_args:
+        console.print(f"Script arguments: {' '.join(map(shlex.quote, pool.script_args))}",
+                      highlight=False, markup=False)
     console.print(_search_line(study_run), highlight=False, markup=False)
     if study_run.recovered:
         console.print(f"Recovered abandoned trial(s) {study_run.recovered}: marked failed, "
                       "parameters queued again.")
-    progress = TuneProgress(console, pool, target=config.n_trials,
+    progress = TuneProgress(console, pool, target=study_run.n_trials,
                             status=study_run.budget_status, direction=config.direction)
     study_run.on_trial_start = progress.trial_started
     study_run.on_trial_end = progress.trial_ended
@@ -360,12 +383,14 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
         spent, unit = study_run.budget_status()
         shown = f"{spent:.1f}" if unit == "full runs" else f"{spent:.0f}"
         console.print(
-            f"\nInterrupted. The study is saved: {shown} of {config.n_trials} {unit} done; "
+            f"\nInterrupted. The study is saved: {shown} of {study_run.n_trials} {unit} done; "
             "trials that were running are marked failed ('interrupted') and queued again.\n"
             f"Resume with the same command:\n  {command}",
             highlight=False, markup=False,
         )
         sys.exit(EXIT_INTERRUPTED)
+    except StorageUnavailable as exc:
+        raise AutolrError(f"{exc}\n  {command}") from exc
     _print_summary(console, result.study, top=5)
     for message in result.notes:  # the ladder itself is in the summary above
         if not message.startswith("Fidelity ladder:"):
@@ -381,7 +406,7 @@ def _run_tune(config: Any, path: Path, script_args: list[str], worker_count: int
     py_path = result.export(str(out_dir / "best_schedule.py"), "python")
     json_path = result.export(str(out_dir / "best_schedule.json"), "json")
     console.print(f"Best schedule written to:\n  {py_path}\n  {json_path}", highlight=False)
-    args = " ".join(shlex.quote(a) for a in [str(path), *script_args])
+    args = " ".join(shlex.quote(a) for a in [str(path), *pool.script_args])
     console.print(
         f"Run your script with it: AUTOLR_SCHEDULE={shlex.quote(str(json_path))} python {args}",
         highlight=False, markup=False, soft_wrap=True,
@@ -641,8 +666,8 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
     gpu_list = visible_gpus()
     worker_count = workers or (len(gpu_list) if gpu_list else 1)
     command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
-    _run_tune(config, path, list(settings.get("script_args") or []), worker_count, gpu_list,
-              None, False, artefact_dir(name), command, confirm_only=True)
+    _run_tune(config, path, worker_count, gpu_list, None, False, artefact_dir(name), command,
+              confirm_only=True)
 
 
 # --- families / studies -----------------------------------------------------------------------

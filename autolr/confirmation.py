@@ -143,7 +143,9 @@ def steps_of_confirmations(trials: Sequence[FrozenTrial], total_steps: int) -> i
 
 
 def started_confirmations(trials: Sequence[FrozenTrial]) -> int:
-    return sum(is_confirmation(t) and t.state != TrialState.WAITING for t in trials)
+    """Confirmation runs started (running or ended), less those cut short and queued again."""
+    return sum(is_confirmation(t) and t.state != TrialState.WAITING and _counts_as_run(t)
+               for t in trials)
 
 
 # --- the confirmed figures ---------------------------------------------------------------------

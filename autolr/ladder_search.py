@@ -40,16 +40,20 @@ class LadderSearch:
         self,
         settings: dict[str, Any],
         direction: str,
-        n_trials: int,
         trials: Sequence[FrozenTrial],
     ) -> None:
         self.settings = settings
         self.direction = direction
-        self.n_trials = n_trials
         self.ladder = planned_ladder(settings)
         self.board = LadderBoard(self.ladder, direction, trials) if self.ladder else None
         self._trials = list(trials)
         self._started_since_read = 0  # full runs started before the ladder, since the last read
+
+    @property
+    def n_trials(self) -> int:
+        """The budget in full runs, as the study's settings say now (another process running
+        the study may have raised it)."""
+        return int(self.settings["n_trials"])
 
     @property
     def planned(self) -> bool:
@@ -65,10 +69,14 @@ class LadderSearch:
         return self.n_trials * total if total else None
 
     def refresh(self, trials: Sequence[FrozenTrial]) -> None:
-        """Take a fresh read of the study's trials (after a trial ended)."""
+        """Take a fresh read of the study's trials and settings: the ladder may have been
+        placed by another process running the study."""
         self._trials = list(trials)
         self._started_since_read = 0
-        if self.board is not None:
+        if self.board is None and (ladder := planned_ladder(self.settings)) is not None:
+            self.ladder = ladder
+            self.board = LadderBoard(ladder, self.direction, trials)
+        elif self.board is not None:
             self.board.rebuild(trials)
 
     # --- the next run ------------------------------------------------------------------------

@@ -1,31 +1,30 @@
-"""Storage URLs, their defaults, robust SQLite settings and recovery of trials left RUNNING.
+"""Storage URLs, their defaults, drivers, robust SQLite settings and clear connection errors.
 
-A study lives in any SQLAlchemy URL Optuna accepts. SQLite is the default
-(``sqlite:///studies/<study>.db`` under the working directory); its folder is created, the file is
-checked to be a database before anything touches it, and it runs in WAL mode with a busy timeout
-so readers (``autolr show``, reports) never block the study.
+A study lives in any SQLAlchemy URL Optuna accepts, PostgreSQL for several machines. SQLite is
+the default (``sqlite:///studies/<study>.db`` under the working directory); its folder is
+created, the file is checked to be a database before anything touches it, and it runs in WAL mode
+with a busy timeout so readers (``autolr show``, reports) never block the study.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from autolr.errors import ConfigError
-from autolr.ladder import requeue_attrs
+from autolr.storage_retry import RetryingStorage, cached, is_connection_error
 
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 60
-# A RUNNING trial owned by another machine counts as abandoned after this long without a report.
-STALE_AFTER_S = 6 * 3600
+# pg_advisory_lock key held while Optuna creates its tables in a new PostgreSQL database
+SCHEMA_LOCK_KEY = 0x6175746F6C72  # "autolr"
+SCHEMA_ATTEMPTS = 5
 
 
 def default_storage_url(study_name: str, root: str | os.PathLike[str] | None = None) -> str:
@@ -45,13 +44,20 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def open_storage(url: str | None) -> optuna.storages.BaseStorage:
-    """The Optuna storage for ``url`` (None: in memory), with every failure explained."""
+    """The Optuna storage for ``url`` (None: in memory), with every failure explained.
+
+    A database storage comes back as a :class:`~autolr.storage_retry.RetryingStorage`: calls
+    that lose the connection are retried for a while. Several processes may open one new
+    PostgreSQL database at the same moment: the first creates Optuna's tables while the others
+    wait for it (a lock of the server's), so none of them fails on the half-made schema.
+    """
     if url is None:
         return optuna.storages.InMemoryStorage()
     if not isinstance(url, str) or "://" not in url:
         raise ConfigError(
             f"The 'storage' parameter must be a database URL such as "
-            f"'sqlite:///studies/x.db' or 'postgresql://user@host/db'. Got {url!r} instead."
+            f"'sqlite:///studies/x.db' or 'postgresql+psycopg://user@host/db'. Got {url!r} "
+            "instead."
         )
     path = sqlite_path(url)
     engine_kwargs: dict[str, Any] = {}
@@ -59,22 +65,119 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         _prepare_sqlite_file(path)
         engine_kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
     else:
+        url = with_driver(url)
         engine_kwargs["pool_pre_ping"] = True
+    where = server_of(url)
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        rdb = _create_rdb(url, engine_kwargs)
     except ImportError as exc:
         raise ConfigError(
-            f"The storage {url!r} needs a database driver that is not installed ({exc}). "
-            "Install it, e.g. `pip install psycopg2-binary` for PostgreSQL."
+            f"The storage {display_url(url)!r} needs a database driver that is not installed "
+            f"({exc}). For PostgreSQL: pip install 'autolr[postgres]' (psycopg 3)."
         ) from exc
     except Exception as exc:  # sqlalchemy/optuna raise many kinds; the message is what matters
+        reason = _root_line(exc)
+        if is_connection_error(exc) and "does not exist" in reason and "database" in reason:
+            missing = reason.split("FATAL:")[-1].strip()
+            raise ConfigError(
+                f"The database server {where.removeprefix('at ')} answers, but {missing}. "
+                "Create the database first (PostgreSQL: createdb NAME), or fix its name in "
+                "--storage."
+            ) from exc
+        if is_connection_error(exc):
+            raise ConfigError(
+                f"Cannot connect to the database server {where}: {_root_line(exc)}. Start the "
+                "server (README, 'Several machines'), or fix the host, port, user or password "
+                "in --storage."
+            ) from exc
         raise ConfigError(
-            f"Cannot open the storage {url!r}: {type(exc).__name__}: {_first_line(exc)}. "
-            "Check the URL, that the database server is running, and your permissions."
+            f"Cannot open the storage {display_url(url)!r}: {type(exc).__name__}: "
+            f"{_root_line(exc)}. Check the URL, the database name and your permissions."
         ) from exc
     if path is not None:
-        _tune_sqlite_connections(storage)
-    return storage
+        _tune_sqlite_connections(rdb)
+    return RetryingStorage(cached(rdb), rdb, where)
+
+
+def with_driver(url: str) -> str:
+    """A ``postgresql://`` URL with the PostgreSQL driver that is installed: SQLAlchemy's
+    default (psycopg2) when present, else psycopg 3 (``autolr[postgres]``)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql://{rest}"
+    if importlib.util.find_spec("psycopg") is not None:
+        return f"postgresql+psycopg{sep}{rest}"
+    raise ConfigError(
+        f"The storage {display_url(url)!r} is a PostgreSQL database, but no PostgreSQL driver "
+        "is installed. Install one: pip install 'autolr[postgres]' (psycopg 3)."
+    )
+
+
+def display_url(url: str | None) -> str:
+    """``url`` with any password replaced by ``***``, for messages and summaries."""
+    if url is None:
+        return "memory"
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: shown as given, minus user info
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
+
+
+def server_of(url: str) -> str:
+    """Where a storage lives, in words: ``the SQLite file X`` or ``at HOST:PORT (database
+    DB)``, for messages (never with a password)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"(the SQLite file {str(path)!r})"
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        return display_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    if isinstance(host, tuple):
+        host = host[0]
+    default_port = {"postgresql": 5432, "mysql": 3306}.get(parsed.get_backend_name())
+    port = parsed.port or parsed.query.get("port") or default_port
+    place = f"{host}:{port}" if port else str(host)
+    return f"at {place} (database {parsed.database!r})" if parsed.database else f"at {place}"
+
+
+def _create_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """Optuna's database storage, its tables created by one process at a time."""
+    from sqlalchemy import exc as sa_exc
+
+    if url.startswith(("postgresql", "postgres")):
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                key = {"key": SCHEMA_LOCK_KEY}
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), key)
+                try:
+                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+                finally:
+                    connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), key)
+        finally:
+            engine.dispose()
+    for attempt in range(SCHEMA_ATTEMPTS):  # other databases: another process won the race
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError):
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _tune_sqlite_connections(storage: optuna.storages.RDBStorage) -> None:
@@ -132,70 +235,10 @@ def _prepare_sqlite_file(path: Path) -> None:
         raise ConfigError(f"Cannot open the study database {str(path)!r}: {exc}.") from exc
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-# --- who owns a RUNNING trial -------------------------------------------------------------
-
-def process_owner() -> str:
-    """``host:pid:start`` naming this process, stored on each trial it runs."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def _start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "?"
-
-
-def _owner_alive(owner: str) -> bool | None:
-    """True/False for an owner on this machine; None when it ran elsewhere."""
-    host, _, rest = owner.partition(":")
-    pid_text, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    pid = int(pid_text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return start in ("?", _start_time(pid))
-
-
-def recover_abandoned_trials(
-    study: optuna.Study, storage: optuna.storages.BaseStorage
-) -> list[int]:
-    """Fail the trials left RUNNING by a process that died, and re-enqueue their parameters once.
-
-    A trial is abandoned when the process that ran it (recorded as ``owner``) is gone from this
-    machine, or, for another machine, when it has not reported for ``STALE_AFTER_S``. Returns
-    the numbers of the trials failed.
-    """
-    recovered = []
-    now = time.time()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = trial.user_attrs.get("owner")
-        alive = _owner_alive(owner) if isinstance(owner, str) else None
-        if alive is None:
-            heartbeat = trial.user_attrs.get("heartbeat")
-            started = trial.datetime_start.timestamp() if trial.datetime_start else now
-            last = heartbeat if isinstance(heartbeat, (int, float)) else started
-            if owner is not None and now - last < STALE_AFTER_S:
-                continue
-        elif alive:
-            continue
-        storage.set_trial_user_attr(trial._trial_id, "reason", "abandoned")
-        storage.set_trial_user_attr(
-            trial._trial_id, "error", "the process running this trial stopped without ending it"
-        )
-        study.tell(trial.number, state=TrialState.FAIL)
-        if "requeued_from" not in trial.user_attrs and trial.params:
-            study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
-        recovered.append(trial.number)
-    return recovered
+def _root_line(exc: BaseException) -> str:
+    """The first line of what went wrong underneath (the driver's words, not the wrapper's)."""
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = str(root).strip().splitlines()
+    return text[0] if text else type(root).__name__

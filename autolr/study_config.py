@@ -1,16 +1,20 @@
 """A study's arguments, validated, and the settings it keeps with it.
 
 :func:`make_config` checks every argument of ``autolr.tune`` and ``autolr tune`` (each bad one
-gets a message naming it, the value and the rule); :func:`settings_for` turns a config into the
-settings stored with the study (user attribute ``autolr``), or checks a resumed study's stored
-settings against it: a study resumes with the families, warmup, direction and search it was
-created with.
+gets a message naming it, the value and the rule). :func:`resolve_config` fills the arguments
+not given (None) from the study's stored settings, or from the defaults for a new study, so that
+another machine joins a study with ``autolr tune SCRIPT --storage URL --study NAME`` alone.
+:func:`settings_for` turns a resolved config into the settings stored with the study (user
+attribute ``autolr``), or checks a resumed study's stored settings against it: a study resumes
+with the direction, families, warmup, search, pruner, sampler, seed option and script arguments
+it was created with; a contradicting argument is refused with the stored settings shown.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, replace
 from typing import Any
 
 from autolr import _validation
@@ -23,20 +27,23 @@ from autolr.space import DEFAULT_LR_SCALE
 
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"
+DEFAULT_TRIALS = 20  # a new study's budget when none is given (full runs)
 _OWNER = "tune"
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """Validated arguments of a study (shared by ``autolr.tune`` and ``autolr tune``)."""
+    """Validated arguments of a study (shared by ``autolr.tune`` and ``autolr tune``). None
+    means "not given": the study's own setting, or the default for a new study (see
+    :func:`resolve_config`)."""
 
-    n_trials: int
-    direction: str = "minimize"
-    families: tuple[str, ...] = ()
+    n_trials: int | None
+    direction: str | None = "minimize"
+    families: tuple[str, ...] | None = None
     lr: tuple[float, float] | None = None
-    warmup: bool = True
+    warmup: bool | None = True
     pruner: str | None = None  # None: median for a full search, none on the ladder
-    sampler: str = "tpe"
+    sampler: str | None = "tpe"
     seed: int | None = None
     storage: str | None = None
     study_name: str = "autolr"
@@ -47,6 +54,8 @@ class StudyConfig:
     eta: int | None = None
     confirm: tuple[int, int] | None = None  # (top k, seeds m); None: the default plan; (0, 0) off
     seed_arg: str | None = None  # the script option each trial's seed is passed as (CLI)
+    script: str | None = None  # the training script's path (CLI)
+    script_args: tuple[str, ...] | None = None  # the arguments it runs with (CLI)
 
 
 def make_config(
@@ -68,15 +77,20 @@ def make_config(
     eta: Any = None,
     confirm: Any = None,
     seed_arg: Any = None,
+    script: str | None = None,
+    script_args: Any = None,
     owner: str = _OWNER,
 ) -> StudyConfig:
-    """Check every argument; each bad one raises an error naming it, the value and the rule."""
-    n_trials = _validation.number("n_trials", owner, n_trials, low=1, integer=True)
-    _validation.one_of("direction", owner, direction, DIRECTIONS)
+    """Check every argument; each bad one raises an error naming it, the value and the rule.
+    ``n_trials``, ``direction``, ``families``, ``warmup`` and ``sampler`` may be None: the
+    study's own, or the default for a new study."""
+    if n_trials is not None:
+        n_trials = _validation.number("n_trials", owner, n_trials, low=1, integer=True)
+    if direction is not None:
+        _validation.one_of("direction", owner, direction, DIRECTIONS)
     known = registered_families()
-    if families is None:
-        chosen = tuple(registered_families(builtin=True))
-    else:
+    chosen: tuple[str, ...] | None = None
+    if families is not None:
         if isinstance(families, str):
             families = [f.strip() for f in families.split(",") if f.strip()]
         try:
@@ -100,7 +114,8 @@ def make_config(
             raise _validation.fail("lr", owner, "must be (low, high) with low < high", lr,
                                    "Swap the bounds or widen the range.")
         lr_range = (low, high)
-    warmup = _validation.boolean("warmup", owner, warmup)
+    if warmup is not None:
+        warmup = _validation.boolean("warmup", owner, warmup)
     if pruner is not None:
         _validation.one_of("pruner", owner, pruner, PRUNERS)
     if search is not None:
@@ -116,7 +131,8 @@ def make_config(
         )
     if search == "ladder":
         check_pruner_on_ladder(pruner, owner)
-    _validation.one_of("sampler", owner, sampler, SAMPLERS)
+    if sampler is not None:
+        _validation.one_of("sampler", owner, sampler, SAMPLERS)
     if seed is not None:
         seed = _validation.number("seed", owner, seed, low=0, high=2**32 - 1, integer=True)
     if storage is not None and not isinstance(storage, str):
@@ -135,7 +151,58 @@ def make_config(
         pruner=pruner, sampler=sampler, seed=seed, storage=storage, study_name=study_name,
         baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
         confirm=_confirm(confirm, owner), seed_arg=_seed_arg(seed_arg, owner),
+        script=script, script_args=None if script_args is None else tuple(script_args),
     )
+
+
+def resolve_config(
+    config: StudyConfig, direction: str | None, stored: dict[str, Any] | None
+) -> StudyConfig:
+    """``config`` with every argument not given taken from the study (``direction`` and
+    ``stored``, its settings; None for a new study) or, for a new study, the defaults.
+    Contradictions are left for :func:`settings_for` to refuse."""
+    stored = stored or {}
+    stored_direction = direction
+    return replace(
+        config,
+        n_trials=config.n_trials or int(stored.get("n_trials") or DEFAULT_TRIALS),
+        direction=config.direction or stored_direction or "minimize",
+        families=config.families or tuple(
+            stored.get("families") or registered_families(builtin=True)
+        ),
+        warmup=config.warmup if config.warmup is not None else bool(stored.get("warmup", True)),
+        sampler=config.sampler or stored.get("sampler") or "tpe",
+        pruner=config.pruner if config.pruner is not None else stored.get("pruner"),
+        seed_arg=config.seed_arg if config.seed_arg is not None else stored.get("seed_arg"),
+        script_args=config.script_args if config.script_args is not None else (
+            tuple(stored["script_args"]) if stored.get("script_args") is not None else None
+        ),
+    )
+
+
+def describe_settings(direction: str | None, settings: dict[str, Any]) -> str:
+    """A stored study's settings in one line, as ``autolr tune`` options would give them."""
+    parts = [f"--direction {direction}"] if direction else []
+    parts.append(f"--families {','.join(settings.get('families') or [])}")
+    if settings.get("warmup") is False:
+        parts.append("--no-warmup")
+    search = settings.get("search", "full")
+    parts.append(f"--search {search}")
+    request = settings.get("ladder_request")
+    if search == "ladder" and request:
+        rungs = ",".join(f"{f:.4g}" for f in request["fidelities"])
+        parts.append(f"--ladder {rungs} --eta {request['eta']}")
+    if settings.get("pruner"):
+        parts.append(f"--pruner {settings['pruner']}")
+    if settings.get("sampler"):
+        parts.append(f"--sampler {settings['sampler']}")
+    if settings.get("seed_arg"):
+        parts.append(f"--seed-arg {settings['seed_arg']}")
+    parts.append(f"--trials {settings.get('n_trials')}")
+    args = settings.get("script_args")
+    if args:
+        parts.append("-- " + " ".join(shlex.quote(str(a)) for a in args))
+    return " ".join(parts)
 
 
 def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
@@ -196,14 +263,21 @@ def _fidelities(value: Any, owner: str) -> tuple[float, ...]:
     return with_top(numbers)
 
 
-def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str, Any]:
+def settings_for(
+    config: StudyConfig, stored: dict[str, Any] | None, direction: str | None = None
+) -> dict[str, Any]:
     """The settings a study keeps with it (user attribute ``autolr``): new ones for a new
-    study, or the stored ones checked against ``config`` and updated where it may change them
-    (the seed, the LR range, the budget)."""
+    study, or the stored ones checked against the resolved ``config`` (``direction``: the stored
+    study's) and updated where it may change them (the seed, the LR range, the budget, the
+    confirmation plan)."""
+    assert config.n_trials is not None and config.families is not None, "resolve_config first"
     request = {
         "fidelities": list(config.ladder or DEFAULT_FIDELITIES),
         "eta": config.eta or DEFAULT_ETA,
     }
+    if direction is not None and direction != config.direction:
+        _refuse(config, direction, stored or {}, "direction", direction, config.direction,
+                "a study's values are compared one way")
     if stored is None:
         seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
         low, high = DEFAULT_LR_SCALE
@@ -223,15 +297,27 @@ def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str
             "n_trials": config.n_trials,
             "confirm": list(config.confirm) if config.confirm is not None else None,
             "seed_arg": config.seed_arg,
+            "pruner": config.pruner,
+            "sampler": config.sampler,
+            "script": config.script,
+            "script_args": list(config.script_args) if config.script_args is not None else None,
         }
-    for key, label in (("families", "families"), ("warmup", "warmup")):
-        want = list(config.families) if key == "families" else config.warmup
-        if stored.get(key) != want:
-            raise ConfigError(
-                f"Study {config.study_name!r} searched {label}={stored.get(key)!r}; it cannot "
-                f"be resumed with {label}={want!r} (Optuna cannot change a parameter's "
-                "choices mid-study). Resume with the same settings, or use another study name."
-            )
+    why_choices = "Optuna cannot change a parameter's choices mid-study"
+    checks: list[tuple[str, Any, Any, str]] = [
+        ("families", stored.get("families"), list(config.families), why_choices),
+        ("warmup", stored.get("warmup"), config.warmup, why_choices),
+        ("pruner", stored.get("pruner"), config.pruner, "its trials were judged by it"),
+        ("sampler", stored.get("sampler"), config.sampler, "its trials were chosen by it"),
+        ("seed_arg", stored.get("seed_arg"), config.seed_arg,
+         "its trials' seeds reached the script that way"),
+        ("script_args", stored.get("script_args"),
+         list(config.script_args) if config.script_args is not None else None,
+         "its trials ran the script with them"),
+    ]
+    for key, had, want, why in checks:
+        # a setting an earlier version did not store is taken from this run
+        if key in stored and had is not None and had != want:
+            _refuse(config, direction, stored, key, had, want, why)
     settings = dict(stored)
     # A study written before the fidelity ladder existed is a full search.
     settings.setdefault("search", "full")
@@ -244,9 +330,25 @@ def settings_for(config: StudyConfig, stored: dict[str, Any] | None) -> dict[str
     settings["n_trials"] = config.n_trials
     if config.confirm is not None:
         settings["confirm"] = list(config.confirm)
-    if config.seed_arg is not None:
-        settings["seed_arg"] = config.seed_arg
+    for key in ("seed_arg", "pruner", "sampler", "script"):
+        if settings.get(key) is None and getattr(config, key) is not None:
+            settings[key] = getattr(config, key)
+    if settings.get("script_args") is None and config.script_args is not None:
+        settings["script_args"] = list(config.script_args)
     return settings
+
+
+def _refuse(config: StudyConfig, direction: str | None, stored: dict[str, Any], key: str,
+            had: Any, want: Any, why: str) -> None:
+    """A resumed study's stored ``key`` is ``had``; this run asked for ``want``."""
+    shown = f" Its settings: {describe_settings(direction, stored)}." if stored else ""
+    raise ConfigError(
+        f"Study {config.study_name!r} was created with {key}={had!r}; it cannot be resumed "
+        f"with {key}={want!r} ({why}). Leave the option out and the study's own settings are "
+        "used (another machine joins with autolr tune SCRIPT --storage URL --study NAME), or "
+        f"use another study name.{shown}"
+    )
+
 
 def _check_search(config: StudyConfig, stored: dict[str, Any], request: dict[str, Any]) -> None:
     """Refuse to resume a study with another search than it was created with."""

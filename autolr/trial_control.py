@@ -35,7 +35,6 @@ from autolr.schedules.spec import ScheduleSpec
 from autolr.space import SearchSpace
 
 MAX_CURVE_POINTS = 512
-HEARTBEAT_S = 60.0  # how often a running trial records that it is alive (seconds)
 
 MISSING_SCHEDULER = (
     "The training code never called autolr.scheduler, so autolr cannot apply the trial's "
@@ -60,6 +59,7 @@ class TrialOutcome:
     error: str | None = None
     fatal: bool = False
     signature: str | None = None  # identifies "the same error" across trials
+    requeue: bool = False  # not the configuration's fault (a shared GPU ran out): run it again
 
 
 class TrialControl:
@@ -91,7 +91,9 @@ class TrialControl:
         self.entry_rung: Any = None
         self.rung: int | None = None
         self.started = time.time()
-        self.last_heartbeat = self.started
+        # Another process running the study failed this trial as abandoned (this one was
+        # suspended, or away from the database, too long): nothing more is stored for it.
+        self.taken_over = False
         self.spec: ScheduleSpec | None = None
         self.base_lr: float | None = None
         self.first_value: float | None = None
@@ -160,11 +162,12 @@ class TrialControl:
         self.last_value = value
         if lr is not None:
             self.report_lrs[str(step)] = lr  # read by the pruner; stored when the trial ends
-        self.trial.report(value, step)
-        now = time.time()
-        if now - self.last_heartbeat > HEARTBEAT_S:
-            self.trial.set_user_attr("heartbeat", now)
-            self.last_heartbeat = now
+        try:
+            self.trial.report(value, step)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self.taken_over = True
+            self.end_reason = self.end_detail = "abandoned"
+            return "abandoned"
         if self.shortened_at_end():
             self.end_reason = SHORTENED
             self.end_detail = (
@@ -218,6 +221,8 @@ class TrialControl:
     def _record(self, reason: str, error: str | None = None) -> None:
         trial = self.trial
         track_report_lrs(trial._trial_id, None)
+        if self.taken_over:
+            return
         trial.set_user_attr("worker", self.worker)
         if self.base_lr is not None:
             trial.set_user_attr("base_lr", self.base_lr)

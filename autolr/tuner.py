@@ -22,6 +22,13 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation, confirmation
+from autolr.coordination import (
+    Heartbeat,
+    ServerClock,
+    StudyLock,
+    process_owner,
+    recover_abandoned_trials,
+)
 from autolr.errors import AutolrWarning, ConfigError, StudyStopped
 from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs
 from autolr.ladder_search import LadderSearch
@@ -31,18 +38,21 @@ from autolr.result import TuneResult, count_states
 from autolr.runners import InProcessRunner
 from autolr.sampling import RangeAwareSampler, make_sampler
 from autolr.space import LR_PARAM, SearchSpace
-from autolr.storage import open_storage, process_owner, recover_abandoned_trials
+from autolr.storage import open_storage
+from autolr.storage_retry import StorageUnavailable
 from autolr.study_config import (
     DIRECTIONS,
     SETTINGS_ATTR,
     StudyConfig,
     check_pruner_on_ladder,
     make_config,
+    resolve_config,
     settings_for,
 )
 from autolr.trial_control import TrialControl, TrialOutcome
 
 SAME_ERROR_TRIALS = 3
+OTHERS_POLL_S = 2.0  # how often a process with nothing to start looks at the others' trials
 _OWNER = "tune"
 __all__ = [
     "DIRECTIONS", "SETTINGS_ATTR", "StudyConfig", "StudyRun", "TuneResult", "confirm",
@@ -143,7 +153,14 @@ def trial_seed(study_seed: int, number: int) -> int:
 
 
 class StudyRun:
-    """One call's worth of work on a study: resume, run trials until the budget, stop cleanly."""
+    """One call's worth of work on a study: resume, run trials until the budget, stop cleanly.
+
+    Several processes (on one machine or many) may run one study at once: every decision is
+    taken holding the study's lock on a fresh read of its trials and settings (see
+    :mod:`autolr.coordination`), so the budget holds across them, each configuration is promoted
+    and each confirmation run queued once, and a process with nothing left to start waits for
+    the others' trials (which may fail, or make promotions) before it ends.
+    """
 
     def __init__(
         self,
@@ -153,53 +170,65 @@ class StudyRun:
         on_trial_start: Callable[[TrialControl], None] | None = None,
         on_trial_end: Callable[[TrialControl, TrialOutcome], None] | None = None,
     ) -> None:
-        self.config = config
         self.runner = runner
         self.on_trial_start = on_trial_start
         self.on_trial_end = on_trial_end
         self.storage = open_storage(config.storage)
-        self.settings = settings_for(config, self._existing_settings())
-        self.pruner = self._pruner_name()
-        self.study = self._open_study()
-        self.recovered = recover_abandoned_trials(self.study, self.storage)
+        self.lock = StudyLock(self.storage, config.storage, config.study_name)
+        self.clock = ServerClock(self.storage)
+        self.heartbeat = Heartbeat(self.storage, self.clock)
         self.owner = process_owner()
         self.warnings: list[str] = []
         self.notes: list[str] = []
         self.lr_edge: str | None = None
+        self.recovered: list[int] = []
         self._finished_signatures: list[str | None] = []
         self._failures = 0
-        trials = self.study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        self._expected_reports = max((len(t.intermediate_values) for t in complete), default=0)
-        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-        self.search: LadderSearch | None = None
+        self._running = 0  # RUNNING trials of the study, every process's, at the last read
+        self._others_running = 0
+        self._reserve = 0
+        self._reserve_released = False  # nothing can be confirmed: the reserve went to the search
+        self._starting: optuna.Trial | None = None  # asked for, not yet handed to the runner
         # autolr confirm: confirmation runs only, beyond the budget (the user asked for them)
         self.extend_confirmation = False
-        self._reserve = 0
+        self.search: LadderSearch | None = None
+        with self.lock.held():
+            direction, stored = self._existing_settings(config.study_name)
+            self.config = resolve_config(config, direction, stored)
+            self.settings = settings_for(self.config, stored, direction)
+            self.pruner = self._pruner_name()
+            self.study = self._open_study()
+            trials = self._read_trials()
+        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        self._expected_reports = max(
+            (len(t.intermediate_values) for t in trials if t.state == TrialState.COMPLETE),
+            default=0,
+        )
         if self.search_mode() == "ladder":
-            self.search = LadderSearch(self.settings, config.direction, config.n_trials, trials)
+            self.search = LadderSearch(self.settings, self.config.direction, trials)
             self._use_ladder_view()
         if self.settings.get("ladder_fallback"):
             self.notes.append(self.settings["ladder_fallback"])
 
+    @property
+    def n_trials(self) -> int:
+        """The study's budget as stored now: ``autolr tune --trials`` on any machine sets it."""
+        return int(self.settings["n_trials"])
+
     # --- settings kept with the study --------------------------------------------------------
-    def _existing_settings(self) -> dict[str, Any] | None:
+    def _existing_settings(self, name: str) -> tuple[str | None, dict[str, Any] | None]:
+        """The stored study's direction and settings (None, None for a new study)."""
         try:
-            study_id = self.storage.get_study_id_from_name(self.config.study_name)
+            study_id = self.storage.get_study_id_from_name(name)
         except KeyError:
             self._existing_trials = 0
-            return None
+            return None, None
         self._existing_trials = len(self.storage.get_all_trials(study_id, deepcopy=False))
         attrs = self.storage.get_study_user_attrs(study_id)
         directions = self.storage.get_study_directions(study_id)
-        if directions and directions[0].name.lower() != self.config.direction:
-            raise ConfigError(
-                f"Study {self.config.study_name!r} was created to "
-                f"{directions[0].name.lower()}; it cannot be resumed with "
-                f"direction={self.config.direction!r}. Use the study's direction, or another "
-                "study name."
-            )
-        return attrs.get(SETTINGS_ATTR)
+        direction = directions[0].name.lower() if directions else None
+        stored = attrs.get(SETTINGS_ATTR)
+        return direction, stored if isinstance(stored, dict) else None
 
     def search_mode(self) -> str:
         """``ladder`` while the study runs (or will plan) a fidelity ladder, else ``full``."""
@@ -218,7 +247,7 @@ class StudyRun:
         study = optuna.create_study(
             storage=self.storage,
             sampler=self._sampler(),
-            pruner=make_pruner(self.pruner, config.n_trials),
+            pruner=make_pruner(self.pruner, self.n_trials),
             study_name=config.study_name,
             direction=config.direction,
             load_if_exists=True,
@@ -236,7 +265,7 @@ class StudyRun:
 
     def _configurations_expected(self) -> int:
         """About how many configurations the budget buys (it sizes the sampler's start-up)."""
-        n = self.config.n_trials
+        n = self.n_trials
         request = self.settings.get("ladder_request")
         if self.search_mode() != "ladder" or not request:
             return n
@@ -268,10 +297,6 @@ class StudyRun:
         )
 
     # --- running ------------------------------------------------------------------------------
-    def counted(self) -> int:
-        states = (TrialState.COMPLETE, TrialState.PRUNED)
-        return len(self.study.get_trials(deepcopy=False, states=states))
-
     def budget_status(self) -> tuple[float, str]:
         """How much of the budget is spent: ``(full runs of compute, "full runs")`` on the
         ladder, ``(finished trials, "trials")`` in a full search."""
@@ -284,7 +309,7 @@ class StudyRun:
         stored = self.settings.get("confirm")
         if stored is not None:
             return int(stored[0]), int(stored[1])
-        return confirmation.default_plan(self.config.n_trials, len(self._baselines()))
+        return confirmation.default_plan(self.n_trials, len(self._baselines()))
 
     def _baselines(self) -> list[str]:
         """The baseline trials this study runs (none before they are queued)."""
@@ -292,67 +317,161 @@ class StudyRun:
             return []
         return [name for name, _ in self.space().baseline_params()]
 
-    def _reserved_runs(self, trials: list[FrozenTrial] | None = None) -> int:
+    def _reserved_runs(self, trials: list[FrozenTrial]) -> int:
         """The full runs of the budget still kept for confirmation runs not started yet."""
-        if self.extend_confirmation:
+        if self.extend_confirmation or self._reserve_released:
             return 0
-        if trials is None:
-            trials = self.study.get_trials(deepcopy=False)
         planned = confirmation.plan_runs(self.confirm_plan(),
                                          with_baseline="constant" in self._baselines())
         return max(0, planned - confirmation.started_confirmations(trials))
 
+    # --- the study as stored now ------------------------------------------------------------
+    def _read_trials(self) -> list[FrozenTrial]:
+        """The study's trials, with those abandoned by a process that is gone failed and queued
+        again (call it holding the lock)."""
+        trials = self.study.get_trials(deepcopy=False)
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        if running:
+            recovered = recover_abandoned_trials(self.study, self.storage, self.clock.now(),
+                                                 running)
+            if recovered:
+                self.recovered.extend(recovered)
+                trials = self.study.get_trials(deepcopy=False)
+        return trials
+
+    def _sync(self) -> list[FrozenTrial]:
+        """Holding the lock: take the study's settings and trials as stored now (other
+        processes running it may have placed the ladder, widened the LR range, raised the
+        budget, started or ended trials)."""
+        stored = self.study.user_attrs.get(SETTINGS_ATTR)
+        if isinstance(stored, dict) and stored != self.settings:
+            self.settings.clear()
+            self.settings.update(stored)
+            self._sync_lr_range()
+            if self.search is not None and self.settings.get("ladder_fallback"):
+                self._to_full_search(self.settings["ladder_fallback"])
+        trials = self._read_trials()
+        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        self._running = sum(t.state == TrialState.RUNNING for t in trials)
+        self._others_running = self._running - self.runner.busy()
+        self._expected_reports = max(
+            [self._expected_reports] + [len(t.intermediate_values) for t in trials
+                                        if t.state == TrialState.COMPLETE]
+        )
+        if self.search is not None:
+            planned = self.search.planned
+            self.search.refresh(trials)
+            if self.search.planned and not planned:
+                self._use_ladder_view()
+        self._reserve = self._reserved_runs(trials)
+        return trials
+
+    # --- running ------------------------------------------------------------------------------
     def run(self) -> TuneResult:
         config = self.config
-        if config.baselines and not self.settings.get("baselines_enqueued"):
-            for name, params in self.space().baseline_params():
-                self.study.enqueue_trial(params, user_attrs={"baseline": name})
-            self.settings["baselines_enqueued"] = True
-            self.save_settings()
-        trials = self.study.get_trials(deepcopy=False)
-        if self.search is not None:
-            self.search.refresh(trials)
-        self._reserve = self._reserved_runs(trials)
         deadline = time.monotonic() + config.timeout if config.timeout else math.inf
         runner = self.runner
         stopping: BaseException | None = None
+        ended: list[tuple[TrialControl, TrialOutcome]] = []
         try:
             while True:
-                while (
-                    stopping is None
-                    and runner.busy() < runner.slots
-                    and time.monotonic() < deadline
-                ):
-                    job = self._next_job()
-                    if job is None:
-                        break
-                    self._start_trial(job)
+                with self.lock.held():
+                    trials = self._sync()
+                    self._enqueue_baselines()
+                    for control, outcome in ended:
+                        error = self._after_trial(control, outcome, trials)
+                        if error is not None and stopping is None:
+                            stopping = error
+                            self._abandon_running("stopped", requeue=True)
+                    ended = []
+                    busy = self._running
+                    while (
+                        stopping is None
+                        and runner.busy() < runner.slots
+                        and time.monotonic() < deadline
+                    ):
+                        job = self._next_job(busy)
+                        if job is None:
+                            break
+                        self._start_trial(job)
+                        busy += 1
                 if runner.busy() == 0:
+                    if stopping is None and self._others_running and (
+                        time.monotonic() < deadline
+                    ):
+                        time.sleep(OTHERS_POLL_S)  # their trials may fail, or promote
+                        continue
                     break
-                for control, outcome in runner.wait():
-                    error = self._finish_trial(control, outcome)
-                    if error is not None and stopping is None:
-                        stopping = error
-                        self._abandon_running("stopped", requeue=True)
+                idle = runner.busy() < runner.slots and self._others_running
+                for control, outcome in self._wait(OTHERS_POLL_S * 5 if idle else None):
+                    self._tell(control, outcome)
+                    ended.append((control, outcome))
         except KeyboardInterrupt:
             self._abandon_running("interrupted", requeue=True)
             raise
+        except StorageUnavailable as exc:
+            raise self._lost_storage(exc) from exc
         finally:
             runner.close()
+            self.heartbeat.stop()
+            self.lock.close()
         if stopping is not None:
             raise stopping
         self.lr_edge = self._lr_edge(widen=False)
         return TuneResult(self.study, lr_edge=self.lr_edge, warnings=self.warnings,
                           notes=self.notes)
 
-    def _next_job(self) -> Job | None:
+    def _wait(self, timeout: float | None) -> list[tuple[TrialControl, TrialOutcome]]:
+        """The runner's finished trials; with ``timeout``, after at most that many seconds
+        (runners that run trials in this process wait for the trial)."""
+        if timeout is not None and getattr(self.runner, "waits_with_timeout", False):
+            return self.runner.wait(timeout=timeout)
+        return self.runner.wait()
+
+    def _enqueue_baselines(self) -> None:
+        """Queue the baselines once for the whole study (holding the lock)."""
+        if self.config.baselines and not self.settings.get("baselines_enqueued"):
+            for name, params in self.space().baseline_params():
+                self.study.enqueue_trial(params, user_attrs={"baseline": name})
+            self.settings["baselines_enqueued"] = True
+            self.save_settings()
+            self._sync()
+
+    def _lost_storage(self, exc: StorageUnavailable) -> StorageUnavailable:
+        """Stop this process's trials after the database went away, and say what happened."""
+        running = self.runner.interrupt()
+        self.storage.retry_s = min(self.storage.retry_s, 5.0)  # one last, short try
+        left = []
+        for control in running:
+            self.heartbeat.remove(control.trial._trial_id)
+            try:
+                self.study.tell(control.trial, state=TrialState.FAIL)
+                if control.trial.params:
+                    self.study.enqueue_trial(dict(control.trial.params),
+                                             user_attrs=requeue_attrs(control.trial))
+            except Exception:
+                left.append(control.number)
+        if len(left) == 1:
+            what = (f" Trial {left[0]} was running: the study marks it failed and runs its "
+                    "configuration again when it resumes.")
+        elif left:
+            what = (f" Trials {', '.join(map(str, left))} were running: the study marks them "
+                    "failed and runs their configurations again when it resumes.")
+        else:
+            what = ""
+        return StorageUnavailable(
+            f"{exc} The study stopped; every result it recorded is kept.{what} Resume with the "
+            "same command once the database server is back."
+        )
+
+    def _next_job(self, busy: int) -> Job | None:
         """The search's next run within the budget less the confirmation reserve; once the
-        search has nothing left to run (and nothing runs), the confirmation runs."""
-        busy = self.runner.busy()
+        search has nothing left to run (and nothing runs), the confirmation runs. ``busy``:
+        the study's running trials, every process's."""
         if not self.extend_confirmation:
             if self.search is not None:
                 job = self.search.next_job(busy, self._reserve)
-            elif self._counted + busy < self.config.n_trials - self._reserve:
+            elif self._counted + busy < self.n_trials - self._reserve:
                 job = Job("full", None, 1.0)
             else:
                 job = None
@@ -363,8 +482,9 @@ class StudyRun:
             self.study.get_trials(deepcopy=False), self.config.direction, 1
         )[0]:
             # nothing completed that could be confirmed: the reserve goes back to the search
+            self._reserve_released = True
             self._reserve = 0
-            return self._next_job()
+            return self._next_job(busy)
         return job
 
     def _confirmation_job(self, busy: int) -> Job | None:
@@ -376,9 +496,9 @@ class StudyRun:
         if self.extend_confirmation:
             room = math.inf
         elif self.search is not None:
-            room = math.floor(self.config.n_trials - self.search.compute_used() + 1e-9)
+            room = math.floor(self.n_trials - self.search.compute_used() + 1e-9)
         else:
-            room = self.config.n_trials - self._counted - busy
+            room = self.n_trials - self._counted - busy
         room -= waiting
         seed = self.settings["seed"]
         for run in confirmation.pending(trials, self.config.direction, plan,
@@ -399,7 +519,7 @@ class StudyRun:
             self.search.refresh(self.study.get_trials(deepcopy=False))
             return self.search.next_job(busy) if not self.extend_confirmation else Job(
                 "waiting", None, 1.0)
-        if self.extend_confirmation or self._counted + busy < self.config.n_trials:
+        if self.extend_confirmation or self._counted + busy < self.n_trials:
             return Job("waiting", None, 1.0)
         return None
 
@@ -412,6 +532,7 @@ class StudyRun:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
             trial = self.study.ask()
+        self._starting = trial  # until a runner has it: Ctrl-C here must not leave it RUNNING
         fidelity = job.fidelity
         attrs = trial.user_attrs  # a queued trial carries what it is
         seed = trial_seed(self.settings["seed"], trial.number)
@@ -431,12 +552,14 @@ class StudyRun:
             prune_after=self._prune_after(),
             fidelity=fidelity,
         )
+        self.heartbeat.add(trial._trial_id)
         if self.search is not None:
             self.search.started(job, self.search.planned_steps(job))
             if job.kind == "new" and job.rung == 0:
                 control.rung = 0
-                control.entry_rung = self.search.entry
+                control.entry_rung = self._entry
         self.runner.start(control)
+        self._starting = None
         if self.on_trial_start is not None:
             self.on_trial_start(control)
 
@@ -447,33 +570,74 @@ class StudyRun:
             return math.inf
         return DEFAULT_GRACE * self._expected_reports
 
-    def _finish_trial(self, control: TrialControl, outcome: TrialOutcome) -> Exception | None:
-        """Tell the study how ``control`` ended; returns the error that stops the study, if any."""
+    def _entry(self, rung: int | None, metric_driven: bool) -> tuple[int, float] | None:
+        """Where a new ladder run starting at ``rung`` should run once its family is known (see
+        :meth:`LadderSearch.entry`); a move is decided holding the lock on a fresh read."""
+        search = self.search
+        if search is None or search.board is None or rung != 0:
+            return None
+        if search.board.ladder.entry_rung(metric_driven) == rung:
+            return None
+        with self.lock.held():
+            self._sync()
+            return search.entry(rung, metric_driven) if self.search is search else None
+
+    def _tell(self, control: TrialControl, outcome: TrialOutcome) -> None:
+        """Store how ``control`` ended (at once, whatever the other processes are doing)."""
+        self.heartbeat.remove(control.trial._trial_id)
+        if control.taken_over:  # another process failed it as abandoned meanwhile
+            self._taken_over(control)
+            return
+        try:
+            if outcome.state == TrialState.COMPLETE:
+                self.study.tell(control.trial, outcome.value)
+            else:
+                self.study.tell(control.trial, state=outcome.state)
+        except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
+            if not self._taken_over(control):
+                raise
+            return
         if outcome.state == TrialState.COMPLETE:
-            self.study.tell(control.trial, outcome.value)
             self._expected_reports = max(self._expected_reports, control.n_reports)
-        else:
-            self.study.tell(control.trial, state=outcome.state)
-        # one read serves the budget (other processes may share the study) and the LR edge
-        trials = self.study.get_trials(deepcopy=False)
-        self._counted = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        trial = control.trial
+        if outcome.requeue and trial.params and "requeued_from" not in trial.user_attrs:
+            self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
+
+    def _taken_over(self, control: TrialControl) -> bool:
+        """True (and a warning) when another process ended ``control``'s trial as abandoned."""
+        stored = self.storage.get_trial(control.trial._trial_id)
+        if not stored.state.is_finished():
+            return False
+        control.taken_over = True
+        control.warnings.append(
+            f"Trial {control.number} was marked abandoned by another process running this "
+            "study (it had not heard from this one for a long time: was it suspended, or its "
+            "database away?); its result here was not recorded, and its configuration runs "
+            "again."
+        )
+        return True
+
+    def _after_trial(self, control: TrialControl, outcome: TrialOutcome,
+                     trials: list[FrozenTrial]) -> Exception | None:
+        """Holding the lock on the fresh read ``trials``: learn from how ``control`` ended;
+        returns the error that stops the study, if any."""
+        if control.taken_over:
+            self._report_warnings(control)
+            return None
         self._learn_run_facts(control)
         if self.search is not None:
             self._plan_ladder(control, outcome)
-        if self.search is not None:
-            self.search.refresh(trials)
         if "confirms" in control.trial.user_attrs:
             repeat = confirmation.identical_repeats(trials)
             if repeat is not None:
                 control.warnings.append(confirmation.seeds_itself_message(*repeat))
-        for message in control.warnings:
-            if message not in self.warnings:
-                self.warnings.append(message)
-                warnings.warn(message, AutolrWarning, stacklevel=2)
+        self._report_warnings(control)
         if self.on_trial_end is not None:
             self.on_trial_end(control, outcome)
         if outcome.fatal:
             return StudyStopped(f"Trial {control.number} failed: {outcome.error}")
+        if outcome.requeue:  # not the configuration's failure (a shared GPU ran out of memory)
+            return None
         if len(self._finished_signatures) < SAME_ERROR_TRIALS:
             self._finished_signatures.append(
                 outcome.signature if outcome.state == TrialState.FAIL else None
@@ -501,6 +665,12 @@ class StudyRun:
             if message:
                 self.lr_edge = message
         return None
+
+    def _report_warnings(self, control: TrialControl) -> None:
+        for message in control.warnings:
+            if message not in self.warnings:
+                self.warnings.append(message)
+                warnings.warn(message, AutolrWarning, stacklevel=3)
 
     def _learn_run_facts(self, control: TrialControl) -> None:
         """The script's own LR and run length, kept with the study once known."""
@@ -532,19 +702,37 @@ class StudyRun:
         if search.planned:
             self._use_ladder_view()
             return
-        # The full search from here on: n_trials counts finished runs, the default pruner.
         warnings.warn(message, AutolrWarning, stacklevel=3)
+        self._to_full_search(message)
+
+    def _to_full_search(self, message: str) -> None:
+        """The full search from here on: n_trials counts finished runs, the default pruner."""
+        if message not in self.notes:
+            self.notes.append(message)
         self.search = None
+        self.sampler.trial_view = None
         self.pruner = self.config.pruner or "median"
-        self.study.pruner = make_pruner(self.pruner, self.config.n_trials)
+        self.study.pruner = make_pruner(self.pruner, self.n_trials)
 
     def _abandon_running(self, reason: str, *, requeue: bool) -> None:
+        """Fail this process's running trials (and one being started) with ``reason``."""
+        starting, self._starting = self._starting, None
         for control in self.runner.interrupt():
             trial = control.trial
+            if trial is starting:
+                starting = None
+            self.heartbeat.remove(trial._trial_id)
             control.failed(reason, f"the study was {reason} while this trial ran")
-            self.study.tell(trial, state=TrialState.FAIL)
-            if requeue and trial.params:
-                self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
+            self._fail(trial, requeue=requeue)
+        if starting is not None:
+            self.heartbeat.remove(starting._trial_id)
+            starting.set_user_attr("reason", reason)
+            self._fail(starting, requeue=requeue)
+
+    def _fail(self, trial: optuna.Trial, *, requeue: bool) -> None:
+        self.study.tell(trial, state=TrialState.FAIL)
+        if requeue and trial.params:
+            self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
 
     # --- the LR range ---------------------------------------------------------------------------
     def _lr_edge(self, *, widen: bool, trials: list[FrozenTrial] | None = None) -> str | None:

@@ -2,7 +2,9 @@
 
 The parent (this module) owns the study; each worker imports torch once and then runs trials one
 after another (:mod:`autolr.worker_main`). GPU workers see one GPU each through
-``CUDA_VISIBLE_DEVICES``; CPU workers split the cores through torch's thread count. A worker that
+``CUDA_VISIBLE_DEVICES`` (with ``trials_per_gpu`` K, K workers share each GPU, and when a trial
+on a shared GPU runs out of memory that GPU drops to one worker fewer and the trial's
+configuration runs again); CPU workers split the cores through torch's thread count. A worker that
 dies is replaced and its trial failed with the reason and the last lines of its output; a trial
 past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file. With
 ``seed_arg`` (``autolr tune --seed-arg --seed``), each trial's seed reaches the script as that
@@ -12,6 +14,7 @@ option.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -34,9 +37,11 @@ POLL_S = 0.2
 class Slot:
     """One device slot: where its worker runs and what it is doing."""
 
-    name: str  # "cpu0", "cuda:1"
+    name: str  # "cpu0", "cuda:1", "cuda:1/3" (the fourth worker, sharing GPU 1)
     env: dict[str, str]
     log_path: Path
+    gpu: str | None = None
+    retired: bool = False  # dropped after an out-of-memory failure on a shared GPU
     process: subprocess.Popen | None = None
     connection: Connection | None = None
     log: TextIO | None = None
@@ -104,6 +109,7 @@ class WorkerPool:
         isolate: bool = False,
         log_dir: str | os.PathLike[str],
         seed_arg: str | None = None,
+        trials_per_gpu: int = 1,
     ) -> None:
         self.script = str(Path(script).resolve())
         self.script_args = list(script_args or [])
@@ -115,20 +121,29 @@ class WorkerPool:
         self.slots_list: list[Slot] = []
         cores = os.cpu_count() or 1
         if gpus:
-            count = max(workers, len(gpus))
+            count = max(workers, len(gpus) * trials_per_gpu)
+            threads = str(max(1, cores // count))
             for i in range(count):
                 gpu = gpus[i % len(gpus)]
                 env = {"CUDA_VISIBLE_DEVICES": gpu}
+                if count > len(gpus):  # workers sharing a GPU also share the cores
+                    env.update(AUTOLR_TORCH_THREADS=threads, OMP_NUM_THREADS=threads)
                 name = f"cuda:{gpu}" if count == len(gpus) else f"cuda:{gpu}/{i}"
-                self.slots_list.append(Slot(name, env, log_root / f"worker-{i}.log"))
+                self.slots_list.append(Slot(name, env, log_root / f"worker-{i}.log", gpu))
         else:
             threads = max(1, cores // workers)
             for i in range(workers):
                 env = {"CUDA_VISIBLE_DEVICES": "", "AUTOLR_TORCH_THREADS": str(threads),
                        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
                 self.slots_list.append(Slot(f"cpu{i}", env, log_root / f"worker-{i}.log"))
-        self.slots = len(self.slots_list)
         self._finished: list[tuple[TrialControl, TrialOutcome]] = []
+
+    waits_with_timeout = True  # wait(timeout=...) returns after at most that long
+
+    @property
+    def slots(self) -> int:
+        """How many trials may run at once (fewer after a shared GPU ran out of memory)."""
+        return sum(not slot.retired for slot in self.slots_list)
 
     # --- the runner interface ------------------------------------------------------------------
     def worker_names(self) -> list[str]:
@@ -138,7 +153,7 @@ class WorkerPool:
         return sum(slot.control is not None for slot in self.slots_list)
 
     def start(self, control: TrialControl) -> None:
-        slot = next(s for s in self.slots_list if s.control is None)
+        slot = next(s for s in self.slots_list if s.control is None and not s.retired)
         if slot.process is None or slot.process.poll() is not None:
             self._spawn(slot)
         control.worker = slot.name  # recorded on the trial when it ends
@@ -154,9 +169,11 @@ class WorkerPool:
         except OSError:
             self._worker_died(slot)
 
-    def wait(self) -> list[tuple[TrialControl, TrialOutcome]]:
-        """Serve the workers' requests until at least one trial has finished."""
-        while not self._finished:
+    def wait(self, timeout: float | None = None) -> list[tuple[TrialControl, TrialOutcome]]:
+        """Serve the workers' requests until at least one trial has finished, or for at most
+        ``timeout`` seconds."""
+        until = math.inf if timeout is None else time.monotonic() + timeout
+        while not self._finished and time.monotonic() < until:
             active = {s.connection: s for s in self.slots_list
                       if s.control is not None and s.connection is not None}
             if not active:
@@ -274,9 +291,27 @@ class WorkerPool:
         control = slot.control
         assert control is not None
         slot.control = None
+        if outcome.reason == "out of memory" and slot.gpu is not None:
+            self._out_of_memory(slot, control, outcome)
         self._finished.append((control, outcome))
-        if self.isolate:
+        if self.isolate or slot.retired:
             self.close_slot(slot)
+
+    def _out_of_memory(self, slot: Slot, control: TrialControl, outcome: TrialOutcome) -> None:
+        """A trial ran out of GPU memory: where other workers share the GPU, that GPU runs one
+        trial fewer from now on and the trial's configuration runs again (it may fit alone)."""
+        sharing = [s for s in self.slots_list if s.gpu == slot.gpu and not s.retired]
+        if len(sharing) < 2:
+            return
+        slot.retired = True
+        outcome.requeue = True
+        left = len(sharing) - 1
+        control.warnings.append(
+            f"Trial {control.number} ran out of memory on GPU {slot.gpu} while {len(sharing)} "
+            f"trials shared it; that GPU runs {left} trial{'s' if left > 1 else ''} at a time "
+            "from now on, and the configuration runs again. Lower --trials-per-gpu to start "
+            "with fewer."
+        )
 
     def close_slot(self, slot: Slot) -> None:
         """Ask an idle worker to exit, then make sure it is gone."""

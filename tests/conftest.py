@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import optuna
 import pytest
 import torch
+from postgres_cluster import PostgresCluster, unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -35,3 +36,30 @@ def digits_train(digits_module) -> Callable[[], float]:
         return digits_module.train(epochs=4, lr=0.05, batch_size=64, hidden=32)
 
     return train
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the whole session (initdb is the slow part).
+
+    Skipped, with the reason, where it cannot run: no server binaries, no runuser, neither root nor
+    the ``postgres`` user, or no psycopg (3) driver. Removed at the end even when tests fail.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"no throwaway PostgreSQL cluster: {reason}")
+    cluster = PostgresCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture()
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a fresh, empty database on the session's cluster.
+
+    Starts the cluster first when it is down: an earlier test may have stopped it mid-study.
+    """
+    postgres_cluster.start()
+    return postgres_cluster.create_database()

@@ -1,25 +1,21 @@
 """Every storage backend keeps studies the same way: resume, recovery, plain-Optuna readability.
 
-PostgreSQL runs as a throwaway cluster of the ``postgres`` user on a Unix socket in a temporary
-folder; the test is skipped where the server or the permission to switch users is missing.
+PostgreSQL runs as the session's throwaway cluster (``postgres_cluster`` in conftest.py), a fresh
+database per test; those tests are skipped, with the reason, where the cluster cannot run.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from postgres_cluster import PostgresCluster
 
 import autolr
+from autolr import coordination
 from autolr import storage as autolr_storage
 
 
@@ -32,39 +28,6 @@ def _toy() -> None:
         scheduler.step()
         if step % 2 == 1:
             autolr.report(abs(peak - 0.1) + 1 / (step + 1), step=step // 2)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    if not all(shutil.which(tool) for tool in ("initdb", "pg_ctl", "runuser")):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) or runuser are not installed")
-    if os.geteuid() != 0:
-        pytest.skip("starting a throwaway PostgreSQL cluster needs root (to run as 'postgres')")
-    pytest.importorskip("psycopg2", reason="psycopg2 is needed for PostgreSQL URLs")
-    folder = Path(tempfile.mkdtemp(prefix="autolr-pg-"))
-    shutil.chown(folder, "postgres", "postgres")
-    data = folder / "data"
-    port = _free_port()
-
-    def as_postgres(*args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                       capture_output=True, timeout=120)
-
-    as_postgres("initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
-    as_postgres("pg_ctl", "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                f"-k {folder} -p {port} -c listen_addresses=''", "start")
-    try:
-        yield f"postgresql+psycopg2://postgres@/postgres?host={folder}&port={port}"
-    finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", "pg_ctl", "-D", str(data), "-m",
-                        "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -112,15 +75,32 @@ def test_storage_contract(storage_url, request):
         assert trial.user_attrs["reason"] in ("complete", "pruned", "diverged")
 
 
+def test_postgres_cluster_restarts_with_its_data(postgres_cluster: PostgresCluster, postgres_url):
+    """Other tests stop the server mid-study and start it again: the same URL, the same study."""
+    import psycopg
+
+    autolr.tune(_toy, n_trials=2, storage=postgres_url, study_name="restart", seed=0)
+    port = postgres_cluster.port
+    postgres_cluster.stop()
+    assert not postgres_cluster.is_running()
+    with pytest.raises(psycopg.OperationalError):
+        postgres_cluster.connect().close()
+
+    postgres_cluster.start()
+    assert postgres_cluster.port == port
+    study = optuna.load_study(study_name="restart", storage=postgres_url)
+    assert len(_finished(study)) == 2
+
+
 def test_running_trials_of_live_processes_are_left_alone(tmp_path):
     url = f"sqlite:///{tmp_path}/live.db"
     autolr.tune(_toy, n_trials=1, storage=url, study_name="live", seed=0)
     study = optuna.load_study(study_name="live", storage=url)
     running = study.ask()
-    running.set_user_attr("owner", autolr_storage.process_owner())  # this process: alive
+    running.set_user_attr("owner", coordination.process_owner())  # this process: alive
     elsewhere = study.ask()
     elsewhere.set_user_attr("owner", "another-host:1:?")  # another machine, recently started
-    recovered = autolr_storage.recover_abandoned_trials(study, autolr_storage.open_storage(url))
+    recovered = coordination.recover_abandoned_trials(study, autolr_storage.open_storage(url))
     assert recovered == []
 
 

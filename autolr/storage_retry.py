@@ -1,0 +1,153 @@
+"""A study's storage that rides out a database server going away for a while.
+
+Every call Optuna (and autolr) makes on a study's storage goes through :class:`RetryingStorage`:
+a call that fails because the connection to the server is lost (the server restarted, a network
+blip, a failover) is tried again with backoff (1, 2, 4 ... 15 s between tries) for up to
+``retry_s`` seconds (default :data:`DEFAULT_RETRY_S`; ``AUTOLR_STORAGE_RETRY_S`` sets it, up to
+:data:`MAX_RETRY_S`).
+When the server is still gone after that, :class:`StorageUnavailable` says where the server was
+and since when; the study stops cleanly and resumes with the same command once it is back. Any
+other error (a bad value, a finished trial) is raised at once, as Optuna raises it.
+
+Optuna reads a study through a cache in front of its database storage (it keeps finished trials
+and reads only new or running ones); :func:`cached` is the one place that asks Optuna for it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+
+from autolr.errors import AutolrError
+
+DEFAULT_RETRY_S = 120.0
+# At most this long: a process that waits longer could find its running trials failed as
+# abandoned by another machine (after autolr.coordination.STALE_AFTER_S without a heartbeat).
+MAX_RETRY_S = 240.0
+RETRY_ENV = "AUTOLR_STORAGE_RETRY_S"
+MAX_PAUSE_S = 15.0
+
+
+class StorageUnavailable(AutolrError):
+    """The study's database could not be reached, even after retrying."""
+
+
+def retry_seconds() -> float:
+    """How long a lost connection is retried (seconds): ``AUTOLR_STORAGE_RETRY_S`` or 120, at
+    most 240."""
+    text = os.environ.get(RETRY_ENV)
+    if text is None:
+        return DEFAULT_RETRY_S
+    try:
+        value = float(text)
+    except ValueError:
+        raise StorageUnavailable(
+            f"{RETRY_ENV} must be a number of seconds, such as 120. Got {text!r}."
+        ) from None
+    return min(max(0.0, value), MAX_RETRY_S)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a lost or refused database connection, as
+    opposed to a refused statement."""
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.PendingRollbackError):
+            return True
+        module = type(current).__module__ or ""
+        if module.startswith(("psycopg", "psycopg2")) and type(current).__name__ in (
+            "OperationalError", "InterfaceError"
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def with_retries(
+    call: Callable[[], Any], where: str, retry_s: float, *,
+    pause: Callable[[float], None] = time.sleep,
+) -> Any:
+    """``call()``, tried again with backoff while it fails for a lost connection."""
+    waited = 0.0  # seconds paused so far (the calls themselves fail fast, or time out)
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
+            if waited + delay > retry_s:
+                raise StorageUnavailable(
+                    f"Lost the connection to the study's database {where} and it did not come "
+                    f"back within {retry_s:g} s ({type(exc).__name__}: {_first_line(exc)})."
+                ) from exc
+            pause(delay)
+            waited += delay
+            delay = min(delay * 2, MAX_PAUSE_S)
+
+
+def _first_line(exc: BaseException) -> str:
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = str(root).strip().splitlines()
+    return text[0] if text else type(root).__name__
+
+
+def cached(storage: optuna.storages.RDBStorage) -> BaseStorage:
+    """Optuna's read cache in front of ``storage`` (what ``optuna.create_study`` would use)."""
+    return optuna.storages.get_storage(storage)
+
+
+class RetryingStorage(BaseStorage):
+    """``inner`` with every call retried while the database connection is lost (see the module
+    docstring). ``where`` names the server in messages (host and port, never a password)."""
+
+    def __init__(self, inner: BaseStorage, rdb: optuna.storages.RDBStorage, where: str,
+                 retry_s: float | None = None) -> None:
+        self._inner = inner
+        self.rdb = rdb  # the database storage itself: its engine, its URL
+        self.where = where
+        self.retry_s = retry_seconds() if retry_s is None else retry_s
+
+    @property
+    def engine(self) -> Any:
+        return self.rdb.engine
+
+    def __getattr__(self, name: str) -> Any:  # what Optuna's cache adds beyond BaseStorage
+        if name.startswith("__") or name == "_inner":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        method = getattr(self._inner, name)
+        return with_retries(lambda: method(*args, **kwargs), self.where, self.retry_s)
+
+
+def _delegate(name: str) -> Callable[..., Any]:
+    def method(self: RetryingStorage, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, args, kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``{name}`` of the wrapped storage, retried on a lost connection."
+    return method
+
+
+for _name, _ in inspect.getmembers(BaseStorage, inspect.isfunction):
+    if not _name.startswith("_"):
+        setattr(RetryingStorage, _name, _delegate(_name))
+RetryingStorage.__abstractmethods__ = frozenset()
