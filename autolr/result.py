@@ -80,7 +80,25 @@ class TuneResult:
 
     @property
     def best_spec(self) -> ScheduleSpec:
-        return ScheduleSpec.from_json(self.best_trial.user_attrs["spec"])
+        """The winner's schedule, read back from its trial's ``spec`` attribute."""
+        trial = self.best_trial
+        spec = trial.user_attrs.get("spec")
+        name = self.study.study_name
+        if not isinstance(spec, dict):
+            raise AutolrError(
+                f"Trial {trial.number} of study {name!r} holds no autolr schedule (no 'spec' "
+                "attribute): the study was not written by autolr tune, so there is no schedule "
+                "to export. autolr show and autolr report read it as it is; autolr tune on "
+                "your script makes a study with schedules."
+            )
+        try:
+            return ScheduleSpec.from_json(spec)
+        except Exception as exc:  # a damaged or foreign 'spec' must not end in a traceback
+            raise AutolrError(
+                f"The schedule stored on trial {trial.number} of study {name!r} cannot be read "
+                f"({type(exc).__name__}: {exc}); autolr exports only schedules it can check. "
+                "Export another trial's schedule with the Python API, or re-run the study."
+            ) from exc
 
     @property
     def best_value(self) -> float:

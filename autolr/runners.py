@@ -11,11 +11,13 @@ import random
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autolr import runtime
 from autolr.errors import TrialPruned
-from autolr.trial_control import TrialControl, TrialOutcome
+
+if TYPE_CHECKING:  # not imported at run time: a worker process needs neither it nor Optuna
+    from autolr.trial_control import TrialControl, TrialOutcome
 
 TRACEBACK_LINES = 15
 
@@ -39,7 +41,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(exc, getattr(torch.cuda, "OutOfMemoryError", ())):
         return True
-    return isinstance(exc, (RuntimeError, MemoryError)) and "out of memory" in str(exc).lower()
+    if isinstance(exc, MemoryError):  # the host's memory, or a limit set on the process
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def free_memory() -> None:
@@ -67,9 +71,8 @@ def run_trial(fn: Callable[[], Any], session: runtime.TrialSession, seed: int) -
     except TrialPruned as exc:
         return f"pruned:{exc.reason}"
     except Exception as exc:
-        import optuna
-
-        if isinstance(exc, optuna.TrialPruned):
+        optuna = sys.modules.get("optuna")  # a script that raises Optuna's has imported it
+        if optuna is not None and isinstance(exc, optuna.TrialPruned):
             return "pruned:pruned"
         raise
     finally:

@@ -9,7 +9,9 @@ with a busy timeout so readers (``autolr show``, reports) never block the study.
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
-def open_storage(url: str | None) -> optuna.storages.BaseStorage:
+def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.BaseStorage:
     """The Optuna storage for ``url`` (None: in memory), with every failure explained.
 
     A database storage comes back as a :class:`~autolr.storage_retry.RetryingStorage`: calls
@@ -61,9 +63,19 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         )
     path = sqlite_path(url)
     engine_kwargs: dict[str, Any] = {}
+    writable = True
     if path is not None:
-        _prepare_sqlite_file(path)
+        writable = _prepare_sqlite_file(path)
         engine_kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
+        if not writable and write:
+            raise ConfigError(
+                f"The study database {str(path)!r} is read-only here, and autolr tune writes "
+                "every trial to it. Make it (and its folder) writable, or copy it somewhere "
+                "writable and pass --storage sqlite:///COPY. autolr show, export and report "
+                "read it as it is."
+            )
+        if not writable:  # nobody can write it: read it as an immutable file
+            url = f"sqlite:///file:{path.as_posix()}?mode=ro&immutable=1&uri=true"
     else:
         url = with_driver(url)
         engine_kwargs["pool_pre_ping"] = True
@@ -77,6 +89,15 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         ) from exc
     except Exception as exc:  # sqlalchemy/optuna raise many kinds; the message is what matters
         reason = _root_line(exc)
+        if "optuna storage upgrade" in reason:
+            raise ConfigError(
+                f"The study database {where} was written by an older Optuna, whose tables this "
+                f"Optuna ({optuna.__version__}) cannot use as they are. Upgrade them once (back "
+                f"the database up first):\n  optuna storage upgrade --storage "
+                f"{shlex.quote(display_url(url))}"
+            ) from exc
+        if path is not None:
+            raise damaged_sqlite(path, exc) from exc
         if is_connection_error(exc) and "does not exist" in reason and "database" in reason:
             missing = reason.split("FATAL:")[-1].strip()
             raise ConfigError(
@@ -94,7 +115,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
             f"Cannot open the storage {display_url(url)!r}: {type(exc).__name__}: "
             f"{_root_line(exc)}. Check the URL, the database name and your permissions."
         ) from exc
-    if path is not None:
+    if path is not None and writable:
         _tune_sqlite_connections(rdb)
     return RetryingStorage(cached(rdb), rdb, where)
 
@@ -194,8 +215,9 @@ def _tune_sqlite_connections(storage: optuna.storages.RDBStorage) -> None:
     storage.engine.dispose()
 
 
-def _prepare_sqlite_file(path: Path) -> None:
-    """Create the folder, refuse a file that is not SQLite (left untouched), enable WAL."""
+def _prepare_sqlite_file(path: Path) -> bool:
+    """Create the folder, refuse a file that is not SQLite or is damaged (left untouched),
+    enable WAL. Returns False for a database this process may read but not write."""
     if path.exists():
         if path.is_dir():
             raise ConfigError(
@@ -227,12 +249,50 @@ def _prepare_sqlite_file(path: Path) -> None:
                 f"The folder {str(path.parent)!r} is not writable, so the study database cannot "
                 "be created there. Choose a writable location with --storage (or storage=...)."
             )
+    if path.exists() and not _writable(path):
+        return False
     try:
-        with sqlite3.connect(path, timeout=BUSY_TIMEOUT_S) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-        connection.close()
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                # A file autolr did not write: check it before changing its journal mode (a
+                # damaged file must be left exactly as it is).
+                check = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if check != "ok":
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+                connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
     except sqlite3.Error as exc:
-        raise ConfigError(f"Cannot open the study database {str(path)!r}: {exc}.") from exc
+        raise damaged_sqlite(path, exc) from exc
+    return True
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the database file and create files beside it (SQLite's
+    journal), tried rather than inferred from permissions (root, immutable files)."""
+    try:
+        with path.open("r+b"):
+            pass
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def damaged_sqlite(path: Path, exc: BaseException) -> ConfigError:
+    """The message for a SQLite file that cannot be read as a database."""
+    reason = _root_line(exc)
+    if "malformed" in reason or "not a database" in reason:
+        return ConfigError(
+            f"The study database {str(path)!r} is damaged ({reason}); autolr left it as it is. "
+            f"Restore it from a backup, or save what is readable with: sqlite3 {str(path)!r} "
+            "'.recover' > recovered.sql (then sqlite3 new.db < recovered.sql and "
+            "--storage sqlite:///new.db)."
+        )
+    return ConfigError(f"Cannot open the study database {str(path)!r}: {reason}.")
 
 
 def _root_line(exc: BaseException) -> str:

@@ -53,28 +53,66 @@ def retry_seconds() -> float:
     return min(max(0.0, value), MAX_RETRY_S)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _sqlite_error(exc: BaseException) -> str | None:
+    """The message of the SQLite error underneath ``exc``, if there is one."""
+    import sqlite3
+
+    for item in _chain(exc):
+        if isinstance(item, sqlite3.Error):
+            return str(item)
+    return None
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) is a lost or refused database connection, as
-    opposed to a refused statement."""
+    """True when ``exc`` (or what caused it) is a lost or refused database connection, or a
+    SQLite database locked by another process: something that passes, as opposed to a refused
+    statement or a damaged file."""
     from sqlalchemy import exc as sa_exc
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    sqlite_message = _sqlite_error(exc)
+    if sqlite_message is not None:
+        return "locked" in sqlite_message
+    for current in _chain(exc):
         if isinstance(current, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return True
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, sa_exc.PendingRollbackError):
             return True
         module = type(current).__module__ or ""
         if module.startswith(("psycopg", "psycopg2")) and type(current).__name__ in (
             "OperationalError", "InterfaceError"
         ):
             return True
-        current = current.__cause__ or current.__context__
     return False
+
+
+def explained(exc: BaseException, where: str) -> AutolrError | None:
+    """What a user should read for a database error that retrying cannot help (a read-only
+    or damaged SQLite file), or None to let ``exc`` through as it is."""
+    message = _sqlite_error(exc)
+    if message is None:
+        return None
+    if "readonly" in message or "read-only" in message:
+        return StorageUnavailable(
+            f"The study's database {where} is read-only ({message}), and this command writes "
+            "to it. Make the file and its folder writable, or copy it somewhere writable and "
+            "pass --storage sqlite:///COPY."
+        )
+    if "malformed" in message or "not a database" in message:
+        return StorageUnavailable(
+            f"The study's database {where} is damaged ({message}); autolr left it as it is. "
+            "Restore it from a backup, or save what is readable with sqlite3 FILE '.recover'."
+        )
+    return None
 
 
 def with_retries(
@@ -89,8 +127,18 @@ def with_retries(
             return call()
         except Exception as exc:
             if not is_connection_error(exc):
+                explanation = explained(exc, where)
+                if explanation is not None:
+                    raise explanation from exc
                 raise
             if waited + delay > retry_s:
+                if _sqlite_error(exc) is not None:
+                    raise StorageUnavailable(
+                        f"The study's database {where} stayed locked by another process for "
+                        f"{retry_s:g} s ({_first_line(exc)}). Is something holding it open (a "
+                        "sqlite3 shell in a transaction, a backup)? Close it and run the "
+                        "command again."
+                    ) from exc
                 raise StorageUnavailable(
                     f"Lost the connection to the study's database {where} and it did not come "
                     f"back within {retry_s:g} s ({type(exc).__name__}: {_first_line(exc)})."

@@ -173,7 +173,7 @@ class StudyRun:
         self.runner = runner
         self.on_trial_start = on_trial_start
         self.on_trial_end = on_trial_end
-        self.storage = open_storage(config.storage)
+        self.storage = open_storage(config.storage, write=True)
         self.lock = StudyLock(self.storage, config.storage, config.study_name)
         self.clock = ServerClock(self.storage)
         self.heartbeat = Heartbeat(self.storage, self.clock)
@@ -792,7 +792,7 @@ def confirmation_config(
         top = _validation.number("top", owner, top, low=1, integer=True)
     if seeds is not None:
         seeds = _validation.number("seeds", owner, seeds, low=1, integer=True)
-    backend = open_storage(storage)
+    backend = open_storage(storage, write=True)
     try:
         study = optuna.load_study(study_name=study_name, storage=backend)
     except KeyError:
