@@ -417,12 +417,16 @@ def _run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
 
 
 def _trial_rows(study: Any, top: int, trials: list[Any]) -> list[dict[str, Any]]:
-    """The best complete full-length trials: the configurations confirmed on fresh seeds
+    """The best complete full-fidelity trials: the configurations confirmed on fresh seeds
     first, by their mean (the winner first), then the others by their value. Confirmation runs
-    are folded into the trial they confirm."""
+    are folded into the trial they confirm. Each field has its documented type or is None,
+    whatever the database holds (``trials``: checked by :mod:`autolr.reports.untrusted`)."""
+    from collections.abc import Mapping
+
     from optuna.trial import TrialState
 
     from autolr.confirmation import confirmed
+    from autolr.reports.untrusted import is_number, is_whole
 
     means = {c.number: c for c in confirmed(trials)}
     complete = [t for t in trials if t.state == TrialState.COMPLETE
@@ -432,18 +436,27 @@ def _trial_rows(study: Any, top: int, trials: list[Any]) -> list[dict[str, Any]]
                                  sign * (means[t.number].mean if t.number in means else t.value)))
     rows = []
     for rank, trial in enumerate(complete[:top], 1):
-        spec = trial.user_attrs.get("spec", {})
+        attrs = trial.user_attrs
+        spec = attrs.get("spec")
+        spec = spec if isinstance(spec, Mapping) else {}
+        family = spec.get("family")
+        if not isinstance(family, str):
+            family = trial.params.get("family")
+        params = spec.get("params")
+        lr, warmup, total = attrs.get("lr"), spec.get("warmup_steps"), spec.get("total_steps")
+        baseline = attrs.get("baseline")
         rows.append({
             "rank": rank,
             "trial": trial.number,
             "value": trial.value,
             "confirmed": _mean_text(means[trial.number]) if trial.number in means else None,
-            "family": spec.get("family", trial.params.get("family")),
-            "lr": trial.user_attrs.get("lr"),
-            "warmup": spec.get("warmup_steps"),
-            "total": spec.get("total_steps"),
-            "params": spec.get("params", {}),
-            "baseline": trial.user_attrs.get("baseline"),
+            "family": None if family is None else str(family),
+            "lr": lr if is_number(lr) else None,
+            "warmup": warmup if is_whole(warmup) else None,
+            "total": total if is_whole(total) else None,
+            "params": ({str(k): v for k, v in params.items()} if isinstance(params, Mapping)
+                       else {}),
+            "baseline": None if baseline is None else str(baseline),
         })
     return rows
 
@@ -454,16 +467,23 @@ def _mean_text(confirmed: Any) -> str:
 
 
 def _print_summary(console: Any, study: Any, top: int) -> None:
+    """The study's counts, its ladder, its best trials and its winner. ``study``: an
+    ``optuna.Study``, or the :class:`~autolr.reports.stored.StudyView` of one (its trials read
+    once); every text from the database is printed as itself, never as markup or escape
+    codes."""
     from rich.table import Table
     from rich.text import Text
 
-    from autolr.tuner import count_states
+    from autolr.reports.stored import view_of
+    from autolr.reports.untrusted import MAX_TEXT, terminal_text
+    from autolr.result import count_states
 
+    study = view_of(study)
     trials = study.get_trials(deepcopy=False)  # one read serves the whole summary
     counts = count_states(study, trials)
     console.print(
-        f"Study [bold]{study.study_name}[/] ({study.direction.name.lower()}): "
-        f"{counts['complete']} complete"
+        f"Study [bold]{terminal_text(study.study_name, markup=True)}[/] "
+        f"({study.direction.name.lower()}): {counts['complete']} complete"
         + (f", {counts['shortened']} shortened" if counts["shortened"] else "")
         + f", {counts['pruned']} pruned, {counts['failed']} failed"
         + (f", {counts['running']} running" if counts["running"] else ""),
@@ -472,7 +492,7 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
     summary = _ladder_summary(study, trials)
     if summary is not None:
         for line in summary.lines():
-            console.print(line, highlight=False, markup=False)
+            console.print(terminal_text(line), highlight=False, markup=False)
     rows = _trial_rows(study, top, trials)
     if not rows:
         console.print("No complete trial yet.")
@@ -484,9 +504,11 @@ def _print_summary(console: Any, study: Any, top: int) -> None:
     for column in columns:
         table.add_column(column, justify="right" if column in ("rank", "trial") else "left")
     for row in rows:
-        params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
-        family = row["family"] + (" (baseline)" if row["baseline"] else "")
-        warmup = f"{row['warmup']}/{row['total']}" if row["warmup"] else "-"
+        params = ", ".join(f"{terminal_text(k, MAX_TEXT)}={terminal_text(_short(v), MAX_TEXT)}"
+                           for k, v in row["params"].items())
+        family = terminal_text(row["family"] or "?", MAX_TEXT) + (
+            " (baseline)" if row["baseline"] else "")
+        warmup = f"{row['warmup']}/{row['total'] or '?'}" if row["warmup"] else "-"
         seeds = (row["confirmed"] or "-",) if confirmed else ()
         cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.4g}", *seeds, family,
                  f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
@@ -517,9 +539,10 @@ def _winner_lines(study: Any, trials: list[Any]) -> list[str]:
 
 def _ladder_summary(study: Any, trials: list[Any]) -> Any:
     from autolr.ladder import summarize
-    from autolr.tuner import SETTINGS_ATTR
+    from autolr.reports.untrusted import clean_settings
+    from autolr.study_config import SETTINGS_ATTR
 
-    settings = study.user_attrs.get(SETTINGS_ATTR) or {}
+    settings = clean_settings(study.user_attrs.get(SETTINGS_ATTR))
     return summarize(settings, trials, study.direction.name.lower())
 
 
@@ -548,12 +571,14 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
     from rich.console import Console
 
     from autolr.lr_edge import lr_edge_warning
-    from autolr.study_files import load_study
-    from autolr.tuner import SETTINGS_ATTR, TuneResult, count_states
+    from autolr.reports.stored import StudyView, open_study
+    from autolr.reports.untrusted import json_ready, terminal_text
+    from autolr.result import TuneResult, count_states
+    from autolr.study_config import SETTINGS_ATTR
 
-    study = load_study(study_name, storage)
+    study = StudyView(open_study(study_name, storage))  # its trials read once, checked
+    trials = study.get_trials(deepcopy=False)
     if as_json:
-        trials = study.get_trials(deepcopy=False)
         summary = _ladder_summary(study, trials)
         ladder = None
         if summary is not None:
@@ -567,23 +592,31 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
 
         confirmations = [{"trial": c.number, **c.to_dict()}
                          for c in confirmed(trials)]
-        click.echo(json.dumps({"study": study.study_name, "counts": count_states(study, trials),
-                               "ladder": ladder, "confirmed": confirmations,
-                               "top": _trial_rows(study, top, trials)}, indent=2))
+        shown = {"study": study.study_name, "counts": count_states(study, trials),
+                 "ladder": ladder, "confirmed": confirmations,
+                 "top": _trial_rows(study, top, trials)}
+        # strict JSON: NaN and infinities (which Python would write bare) become null
+        click.echo(json.dumps(json_ready(shown), indent=2, allow_nan=False))
         return
     console = Console()
     _print_summary(console, study, top)
     settings = study.user_attrs.get(SETTINGS_ATTR, {})
     if settings.get("ladder_fallback"):
-        console.print(f"Search: full. {settings['ladder_fallback']}", highlight=False,
-                      markup=False)
-    edge = lr_edge_warning(study.direction.name.lower(), settings, study.trials)
+        console.print(f"Search: full. {terminal_text(settings['ladder_fallback'])}",
+                      highlight=False, markup=False)
+    edge = lr_edge_warning(study.direction.name.lower(), settings, trials)
     if edge:
-        console.print(f"[yellow]LR edge:[/] {edge}", highlight=False)
-    result = TuneResult(study)
+        console.print(f"[yellow]LR edge:[/] {terminal_text(edge, markup=True)}", highlight=False)
+    result = TuneResult(study)  # type: ignore[arg-type]  # a StudyView answers as the study
+    try:
+        result.best_trial  # noqa: B018 - raises when no trial completed: nothing to show
+    except AutolrError:
+        return
     try:
         spec = result.best_spec
-    except AutolrError:
+    except AutolrError as exc:  # a schedule autolr cannot read: say so, do not end in a trace
+        console.print(f"Best schedule: none to show. {terminal_text(exc)}", highlight=False,
+                      markup=False)
         return
     console.print(f"Best schedule: {spec.to_json()}", highlight=False, markup=False)
 
@@ -599,20 +632,36 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
 def export(study_name: str | None, storage: str | None, fmt: str, output: str | None,
            force: bool) -> None:
     """Write a study's best schedule as code or JSON."""
-    from autolr.export import render_json, render_python
-    from autolr.study_files import artefact_dir, load_study
-    from autolr.tuner import TuneResult
+    import math
 
-    study = load_study(study_name, storage)
-    result = TuneResult(study)
+    from autolr.export import export as write_export
+    from autolr.export import render_json, render_python
+    from autolr.reports.stored import StudyView, open_study
+    from autolr.result import TuneResult
+    from autolr.study_files import artefact_dir
+
+    study = StudyView(open_study(study_name, storage))  # its trials read once, checked
+    result = TuneResult(study)  # type: ignore[arg-type]  # a StudyView answers as the study
+    spec = result.best_spec
+    facts = result.found_by()
+    value = facts.get("value")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            f"The best trial of study {study.study_name!r}, #{facts['trial']}, has the "
+            f"objective value {value!r}; an exported schedule records its winner's value, which "
+            "must be a finite number. An infinite objective is a broken metric (a loss that "
+            "overflowed), not a good schedule: fix what the script passes to autolr.report and "
+            "tune again, or export another trial's schedule from Python with "
+            "autolr.export(autolr.ScheduleSpec.from_json(trial.user_attrs['spec']), PATH)."
+        )
     if output == "-":
         render = render_python if fmt == "python" else render_json
-        click.echo(render(result.best_spec, found_by=result.found_by()), nl=False)
+        click.echo(render(spec, found_by=facts), nl=False)
         return
     if output is None:
         suffix = "py" if fmt == "python" else "json"
         output = str(artefact_dir(study.study_name) / f"best_schedule.{suffix}")
-    written = result.export(output, fmt, overwrite=force)
+    written = write_export(spec, output, fmt, found_by=facts, overwrite=force)
     click.echo(f"Wrote {written}")
 
 
@@ -623,9 +672,9 @@ def export(study_name: str | None, storage: str | None, fmt: str, output: str | 
 def report_command(study_name: str | None, storage: str | None, output: str | None) -> None:
     """Write the study as one self-contained HTML page (opens offline)."""
     from autolr.reports import write_report
-    from autolr.study_files import load_study
+    from autolr.reports.stored import open_study
 
-    study = load_study(study_name, storage)
+    study = open_study(study_name, storage)
     path = write_report(study=study, output=output)
     click.echo(f"Wrote {path}")
 

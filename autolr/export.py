@@ -161,13 +161,20 @@ def _checked_spec(spec: Any) -> ScheduleSpec:
     return fresh
 
 
+_FACTS_FIX = (
+    "Give plain facts (such as study='x', trial=3, value=0.12), dicts of them one level down, "
+    "or leave the fact out."
+)
+
+
 def _checked_facts(found_by: Any, *, nested: bool = True) -> dict[str, Any]:
-    """Plain facts only: short keys; str, int, finite float, bool or None values, and (one
-    level down, such as ``confirmed = {mean, std, seeds}``) dicts of those."""
+    """Plain facts only: short keys; str, int (at most 100 digits), finite float, bool or None
+    values, and (one level down, such as ``confirmed = {mean, std, seeds}``) dicts of those."""
     if found_by is None:
         return {}
     if not isinstance(found_by, Mapping):
-        raise _validation.fail("found_by", _OWNER, "must be a dict of plain facts", found_by)
+        raise _validation.fail("found_by", _OWNER, "must be a dict of plain facts", found_by,
+                               _FACTS_FIX)
     facts: dict[str, Any] = {}
     for key, value in found_by.items():
         if nested and isinstance(value, Mapping) and isinstance(key, str) and _FACT_KEY.fullmatch(
@@ -177,16 +184,21 @@ def _checked_facts(found_by: Any, *, nested: bool = True) -> dict[str, Any]:
             continue
         if not isinstance(key, str) or not _FACT_KEY.fullmatch(key):
             raise _validation.fail(
-                "found_by", _OWNER, "must have short names (letters, digits, '_', '-', spaces) "
-                "as keys", key,
+                "found_by", _OWNER, "must have short names (letters, digits, '_', '-', spaces; "
+                "at most 64) as keys", key, "Rename the fact, or leave it out.",
             )
-        plain = value is None or isinstance(value, (str, bool, int))
+        plain = value is None or isinstance(value, (str, bool))
+        if isinstance(value, int) and not isinstance(value, bool):
+            plain = abs(value) < 10**100  # longer ones Python will not even print
         if isinstance(value, float):
             plain = math.isfinite(value)
         if not plain:
+            shown = value
+            if isinstance(value, int):  # too long to print in full (or at all, past 4300)
+                shown = f"<an int of {int(value.bit_length() * math.log10(2)) + 1} digits>"
             raise _validation.fail(
-                "found_by", _OWNER, "must hold plain facts: str, int, finite float, bool or None",
-                {key: value},
+                "found_by", _OWNER, "must hold plain facts: str, int (at most 100 digits), "
+                "finite float, bool or None", {key: shown}, _FACTS_FIX,
             )
         facts[key] = value
     return facts

@@ -194,8 +194,12 @@ def _create_rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBS
     for attempt in range(SCHEMA_ATTEMPTS):  # other databases: another process won the race
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-        except (sa_exc.IntegrityError, sa_exc.ProgrammingError):
-            if attempt == SCHEMA_ATTEMPTS - 1:
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.OperationalError) as exc:
+            # another process created a table or a row first ("already exists", a unique key)
+            lost_race = not isinstance(exc, sa_exc.OperationalError) or "already exists" in str(
+                exc
+            )
+            if not lost_race or attempt == SCHEMA_ATTEMPTS - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")

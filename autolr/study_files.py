@@ -84,8 +84,7 @@ def study_names(storage_url: str) -> list[str]:
     path = sqlite_path(storage_url)
     if path is not None and not path.exists():
         raise ConfigError(f"No study database at {str(path)!r}. Check the --storage URL.")
-    storage = open_storage(storage_url)
-    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    return optuna.get_all_study_names(open_storage(storage_url))
 
 
 def load_study(study: str | None, storage: str | None) -> optuna.Study:

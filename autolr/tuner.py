@@ -38,7 +38,7 @@ from autolr.result import TuneResult, count_states
 from autolr.runners import InProcessRunner
 from autolr.sampling import RangeAwareSampler, make_sampler
 from autolr.space import LR_PARAM, SearchSpace
-from autolr.storage import open_storage
+from autolr.storage import display_url, open_storage
 from autolr.storage_retry import StorageUnavailable
 from autolr.study_config import (
     DIRECTIONS,
@@ -194,6 +194,13 @@ class StudyRun:
         self.search: LadderSearch | None = None
         with self.lock.held():
             direction, stored = self._existing_settings(config.study_name)
+            if direction is not None and stored is None and self._existing_trials:
+                raise ConfigError(
+                    f"Study {config.study_name!r} in {display_url(config.storage)} holds "
+                    f"{self._existing_trials} trial(s) written by another program, not by "
+                    "autolr tune; autolr does not add its trials to them. Give another study "
+                    "name (--study / study_name). autolr show and autolr report read it."
+                )
             self.config = resolve_config(config, direction, stored)
             self.settings = settings_for(self.config, stored, direction)
             self.pruner = self._pruner_name()

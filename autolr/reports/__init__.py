@@ -6,7 +6,10 @@
 
 Importing this package is light; plotly loads only when a page is drawn. Data preparation
 (:mod:`autolr.reports.data`, pure and tested by equality) is kept apart from drawing
-(:mod:`autolr.reports.figures`) and the page (:mod:`autolr.reports.html`).
+(:mod:`autolr.reports.figures`) and the page (:mod:`autolr.reports.html`). The study is read
+once (:mod:`autolr.reports.stored`, which ``autolr show`` and ``export`` use too) and every value
+autolr reads from it is checked first (:mod:`autolr.reports.untrusted`): the database is not
+trusted to hold what autolr wrote.
 """
 
 from __future__ import annotations

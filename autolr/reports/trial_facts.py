@@ -53,7 +53,13 @@ def full_value(trial: FrozenTrial) -> float | None:
 
 
 def finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float (not a bool); an int too large for a float is not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def ranked(direction: str, trials: Iterable[FrozenTrial]) -> list[tuple[float, FrozenTrial]]:

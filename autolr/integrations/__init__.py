@@ -1,0 +1,6 @@
+"""autolr for training frameworks that own the training loop.
+
+Each integration lives in its own submodule and imports its framework only when that submodule
+is imported (``from autolr.integrations.lightning import AutolrCallback``), so ``import autolr``
+never loads a framework it does not use.
+"""
