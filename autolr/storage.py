@@ -19,7 +19,7 @@ from typing import Any
 import optuna
 
 from autolr.errors import ConfigError
-from autolr.storage_retry import RetryingStorage, cached, is_connection_error
+from autolr.storage_retry import RetryingStorage, cached, is_connection_error, root_line
 
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -88,7 +88,7 @@ def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.Bas
             f"({exc}). For PostgreSQL: pip install 'autolr[postgres]' (psycopg 3)."
         ) from exc
     except Exception as exc:  # sqlalchemy/optuna raise many kinds; the message is what matters
-        reason = _root_line(exc)
+        reason = root_line(exc)
         if "optuna storage upgrade" in reason:
             raise ConfigError(
                 f"The study database {where} was written by an older Optuna, whose tables this "
@@ -107,13 +107,13 @@ def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.Bas
             ) from exc
         if is_connection_error(exc):
             raise ConfigError(
-                f"Cannot connect to the database server {where}: {_root_line(exc)}. Start the "
+                f"Cannot connect to the database server {where}: {root_line(exc)}. Start the "
                 "server (README, 'Several machines'), or fix the host, port, user or password "
                 "in --storage."
             ) from exc
         raise ConfigError(
             f"Cannot open the storage {display_url(url)!r}: {type(exc).__name__}: "
-            f"{_root_line(exc)}. Check the URL, the database name and your permissions."
+            f"{root_line(exc)}. Check the URL, the database name and your permissions."
         ) from exc
     if path is not None and writable:
         _tune_sqlite_connections(rdb)
@@ -288,7 +288,7 @@ def _writable(path: Path) -> bool:
 
 def damaged_sqlite(path: Path, exc: BaseException) -> ConfigError:
     """The message for a SQLite file that cannot be read as a database."""
-    reason = _root_line(exc)
+    reason = root_line(exc)
     if "malformed" in reason or "not a database" in reason:
         return ConfigError(
             f"The study database {str(path)!r} is damaged ({reason}); autolr left it as it is. "
@@ -299,10 +299,3 @@ def damaged_sqlite(path: Path, exc: BaseException) -> ConfigError:
     return ConfigError(f"Cannot open the study database {str(path)!r}: {reason}.")
 
 
-def _root_line(exc: BaseException) -> str:
-    """The first line of what went wrong underneath (the driver's words, not the wrapper's)."""
-    root = exc
-    while root.__cause__ is not None:
-        root = root.__cause__
-    text = str(root).strip().splitlines()
-    return text[0] if text else type(root).__name__

@@ -135,20 +135,21 @@ def with_retries(
                 if _sqlite_error(exc) is not None:
                     raise StorageUnavailable(
                         f"The study's database {where} stayed locked by another process for "
-                        f"{retry_s:g} s ({_first_line(exc)}). Is something holding it open (a "
+                        f"{retry_s:g} s ({root_line(exc)}). Is something holding it open (a "
                         "sqlite3 shell in a transaction, a backup)? Close it and run the "
                         "command again."
                     ) from exc
                 raise StorageUnavailable(
                     f"Lost the connection to the study's database {where} and it did not come "
-                    f"back within {retry_s:g} s ({type(exc).__name__}: {_first_line(exc)})."
+                    f"back within {retry_s:g} s ({type(exc).__name__}: {root_line(exc)})."
                 ) from exc
             pause(delay)
             waited += delay
             delay = min(delay * 2, MAX_PAUSE_S)
 
 
-def _first_line(exc: BaseException) -> str:
+def root_line(exc: BaseException) -> str:
+    """The first line of what went wrong underneath (the driver's words, not a wrapper's)."""
     root = exc
     while root.__cause__ is not None:
         root = root.__cause__
