@@ -626,12 +626,17 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
 @click.option("--format", "fmt", type=click.Choice(["python", "json"]), default="python",
               show_default=True, help="Standalone Python (needs only torch) or JSON.")
 @click.option("-o", "--output", default=None, metavar="FILE",
-              help="Where to write (default: studies/<study>/best_schedule.<py|json>; - for "
-                   "standard output).")
+              help="Where to write (default: studies/<study>/best_schedule.<py|json>, with "
+                   "--total-steps N best_schedule_N_steps.<py|json>; - for standard output).")
 @click.option("--force", is_flag=True, help="Replace an existing file autolr did not write.")
+@click.option("--total-steps", "total_steps", type=click.IntRange(min=1), default=None,
+              metavar="N",
+              help="Write the schedule for a run of N scheduler.step() calls (default: the "
+                   "length it was tuned at); every phase, warmup included, keeps its fraction "
+                   "of the run.")
 def export(study_name: str | None, storage: str | None, fmt: str, output: str | None,
-           force: bool) -> None:
-    """Write a study's best schedule as code or JSON."""
+           force: bool, total_steps: int | None) -> None:
+    """Write a study's best schedule as code or JSON (--total-steps N: for a run of N steps)."""
     import math
 
     from autolr.export import export as write_export
@@ -656,12 +661,15 @@ def export(study_name: str | None, storage: str | None, fmt: str, output: str | 
         )
     if output == "-":
         render = render_python if fmt == "python" else render_json
-        click.echo(render(spec, found_by=facts), nl=False)
+        click.echo(render(spec, found_by=facts, total_steps=total_steps), nl=False)
         return
     if output is None:
         suffix = "py" if fmt == "python" else "json"
-        output = str(artefact_dir(study.study_name) / f"best_schedule.{suffix}")
-    written = write_export(spec, output, fmt, found_by=facts, overwrite=force)
+        # a file for another length sits beside the tuned one, never in its place
+        length = f"_{total_steps}_steps" if total_steps is not None else ""
+        output = str(artefact_dir(study.study_name) / f"best_schedule{length}.{suffix}")
+    written = write_export(spec, output, fmt, found_by=facts, overwrite=force,
+                           total_steps=total_steps)
     click.echo(f"Wrote {written}")
 
 

@@ -125,11 +125,15 @@ class TuneResult:
                                   "seeds": len(winner.values)}
         return facts
 
-    def export(self, path: str, format: str = "python", *, overwrite: bool = False) -> Any:
-        """Write the best schedule as standalone Python (needs only torch) or JSON."""
+    def export(self, path: str, format: str = "python", *, overwrite: bool = False,
+               total_steps: int | None = None) -> Any:
+        """Write the best schedule as standalone Python (needs only torch) or JSON;
+        ``total_steps``: for a run of that many ``scheduler.step()`` calls instead of the tuned
+        length (every phase keeps its fraction of the run)."""
         from autolr.export import export
 
-        return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite)
+        return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite,
+                      total_steps=total_steps)
 
     def write_report(self, output: str | None = None) -> Any:
         """Write the study as one self-contained HTML page; returns its path."""

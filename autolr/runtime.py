@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from autolr import _validation
 from autolr.errors import AutolrWarning, ConfigError
-from autolr.schedules.spec import ScheduleSpec, load_schedule
+from autolr.schedules.spec import ScheduleSpec, load_schedule, optimizer_list
 
 SCHEDULE_ENV = "AUTOLR_SCHEDULE"
 SEED_ENV = "AUTOLR_SEED"
@@ -104,24 +104,37 @@ def scheduler(optimizer: Any, total_steps: int, default: str | ScheduleSpec | No
 
     Args:
         optimizer: the torch optimizer; its first param group's LR is the script's own LR, the
-            reference for the study's LR range. Several groups keep their LR ratios.
+            reference for the study's LR range. Several groups keep their LR ratios. A list or
+            tuple of optimizers (a GAN's generator and discriminator) follows one schedule: the
+            first optimizer's first group gets the schedule's LR (the study's peak LR under
+            tuning), and every group of every optimizer keeps its LR ratio to that group, so one
+            multiplier drives them all. Call this once per run, with every optimizer.
         total_steps: how many times the script will call ``scheduler.step()`` in the whole run,
             per batch or per epoch — your choice; autolr counts the calls and warns on mismatch.
         default: the schedule for plain runs without ``AUTOLR_SCHEDULE``: a family name (with
             its default parameters and the optimizer's LR) or a :class:`~autolr.ScheduleSpec`.
+
+    Returns:
+        For one optimizer, a torch LR scheduler (``step()``, ``get_last_lr()``,
+        ``state_dict()`` / ``load_state_dict()``, ``last_epoch``). For a list, a
+        :class:`~autolr.schedules.torch_schedulers.MultiOptimizerLR` with the same methods:
+        ``step()`` steps every optimizer's scheduler once; ``get_last_lr()`` lists every group's
+        LR, the first optimizer's groups first; ``last_epoch`` counts the steps. Under tuning the
+        trial records the first optimizer's first group's LR as its LR curve.
     """
     owner = "autolr.scheduler"
     total_steps = _validation.number("total_steps", owner, total_steps, low=1, integer=True)
-    groups = getattr(optimizer, "param_groups", None)
-    if not groups:
-        raise _validation.fail("optimizer", owner, "must be a torch optimizer", optimizer)
-    base_lr = float(groups[0].get("initial_lr", groups[0]["lr"]))
+    optimizers = optimizer_list(optimizer, owner)
+    head = optimizers[0].param_groups[0]
+    base_lr = float(head.get("initial_lr", head["lr"]))
     session = _state.session
     if session is not None:
         if _state.scheduler_made:
             raise ConfigError(
                 "autolr.scheduler was called twice in one trial. Create one scheduler per "
-                "training run: call autolr.scheduler once, after creating the optimizer."
+                "training run: call autolr.scheduler once, after creating the optimizer. For "
+                "several optimizers (a GAN's generator and discriminator), pass them together: "
+                "autolr.scheduler([optimizer_g, optimizer_d], total_steps=...)."
             )
         _state.scheduler_made = True
         spec = session.make_schedule(base_lr, total_steps)
@@ -135,6 +148,8 @@ def scheduler(optimizer: Any, total_steps: int, default: str | ScheduleSpec | No
 
 
 def _observer(session: TrialSession) -> Any:
+    """Reports each step, and the first optimizer's first group's LR, to the trial."""
+
     def observe(built: Any) -> None:
         session.on_scheduler_step(built.last_epoch, float(built.optimizer.param_groups[0]["lr"]))
 

@@ -99,8 +99,11 @@ def test_python_export_reads_like_documented_code(tmp_path):
     for text in ("cosine", "peak LR 0.1", "90 epochs", "scheduler = build_scheduler(optimizer)",
                  "scheduler.step()", "optimizer.step()", "from sched import build_scheduler",
                  "study: cifar", "trial: 12", "value: 0.2314", "seed: 7", "2025-01-02",
-                 "min_ratio = 0.01", "first 5 steps"):
-        assert text in doc, text
+                 "min_ratio = 0.01", "first 5 steps",
+                 # another run length, and several optimizers
+                 "build_scheduler(optimizer, total_steps=N)", "ScheduleSpec.with_total_steps(N)",
+                 "build_scheduler([opt_g, opt_d])"):
+        assert text in " ".join(doc.split()) or text in doc, text
     assert (module.PEAK_LR, module.TOTAL_STEPS, module.WARMUP_STEPS) == (0.1, 90, 5)
     assert module.STEP_UNIT == "epoch"
     assert module.MIN_RATIO == 0.01

@@ -121,29 +121,43 @@ class ScheduleSpec:
         others keep their LR ratio to it. Step it once per ``scheduler.step()`` call the
         schedule was made for. For the plateau family, ``scheduler.step()`` reads the last value
         given to ``autolr.report``; ``scheduler.step(metric)`` passes one directly.
+
+        ``optimizer`` may be a list or tuple of optimizers (a GAN's generator and
+        discriminator): each gets a scheduler of its own from this spec, and every param group
+        of every optimizer keeps its LR ratio to the first optimizer's first group, which gets
+        ``lr``. The result is then a
+        :class:`~autolr.schedules.torch_schedulers.MultiOptimizerLR` that steps them all.
         """
         from autolr.schedules.torch_schedulers import (
+            MultiOptimizerLR,
             ReportPlateauLR,
             ScheduledLR,
             ScheduleMultiplier,
         )
 
-        apply_peak_lr(optimizer, self.lr)
-        if self.metric_driven:
-            if metric_source is None:
-                from autolr.runtime import last_report
+        optimizers = optimizer_list(optimizer, "ScheduleSpec.build")
+        apply_peak_lr(optimizers, self.lr)
+        if self.metric_driven and metric_source is None:
+            from autolr.runtime import last_report
 
-                metric_source = last_report
-            return ReportPlateauLR(
-                optimizer,
-                params=self.params,
-                total_steps=self.total_steps,
-                warmup_steps=self.warmup_steps,
-                metric_source=metric_source,
-            )
-        multiplier = ScheduleMultiplier(self.family, self.params, self.total_steps,
-                                        self.warmup_steps)
-        return ScheduledLR(optimizer, multiplier)
+            metric_source = last_report
+        schedulers = []
+        for each in optimizers:
+            if self.metric_driven:
+                schedulers.append(ReportPlateauLR(
+                    each,
+                    params=self.params,
+                    total_steps=self.total_steps,
+                    warmup_steps=self.warmup_steps,
+                    metric_source=metric_source,
+                ))
+            else:
+                multiplier = ScheduleMultiplier(self.family, self.params, self.total_steps,
+                                                self.warmup_steps)
+                schedulers.append(ScheduledLR(each, multiplier))
+        if isinstance(optimizer, (list, tuple)):
+            return MultiOptimizerLR(schedulers)
+        return schedulers[0]
 
     # --- changes -------------------------------------------------------------------------
     def with_total_steps(self, total_steps: int) -> ScheduleSpec:
@@ -238,20 +252,53 @@ class ScheduleSpec:
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
+def optimizer_list(optimizer: Any, owner: str) -> list[Any]:
+    """``[optimizer]``, or the optimizers of a list or tuple, each checked: a torch optimizer (it
+    has ``param_groups``), each one once. ``owner`` names the caller in messages."""
+    several = isinstance(optimizer, (list, tuple))
+    optimizers = list(optimizer) if several else [optimizer]
+    if not optimizers:
+        raise _validation.fail(
+            "optimizer", owner, "must be a torch optimizer, or a list of them", optimizer,
+            "Pass the optimizer itself, or a list of the optimizers the training loop steps.",
+        )
+    for i, item in enumerate(optimizers):
+        if not getattr(item, "param_groups", None):
+            rule = (f"must hold only torch optimizers, but item {i} of the list is not one"
+                    if several else "must be a torch optimizer, or a list of them")
+            raise _validation.fail(
+                "optimizer", owner, rule, item,
+                "Pass the torch.optim optimizer(s) the training loop steps.",
+            )
+        earlier = next((j for j in range(i) if optimizers[j] is item), None)
+        if earlier is not None:
+            raise ConfigError(
+                f"The 'optimizer' parameter of {owner} must hold each optimizer once. Got the "
+                f"same {type(item).__name__} as items {earlier} and {i}: it would be stepped "
+                "twice per step. Pass each optimizer once."
+            )
+    return optimizers
+
+
 def apply_peak_lr(optimizer: Any, lr: float) -> None:
-    """Give the first param group ``lr``; the others keep their LR ratio to the first."""
-    groups = optimizer.param_groups
-    first = groups[0].get("initial_lr", groups[0]["lr"])
+    """Give the first param group ``lr``; the others keep their LR ratio to the first.
+
+    ``optimizer`` may be a list of optimizers: the first optimizer's first group gets ``lr``,
+    and every group of every optimizer keeps its LR ratio to that group."""
+    optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
+    head = optimizers[0].param_groups[0]
+    first = head.get("initial_lr", head["lr"])
     if not first or not math.isfinite(first) or first <= 0:
         raise ConfigError(
             f"The optimizer's first param group must have a positive LR for autolr to scale the "
             f"groups from. Got {first!r}; create the optimizer with lr > 0."
         )
-    for group in groups:
-        own = group.get("initial_lr", group["lr"])
-        # ratio first: own / first is exactly 1.0 for the first group, so it gets exactly ``lr``
-        group["lr"] = lr * (own / first)
-        group.pop("initial_lr", None)
+    for each in optimizers:
+        for group in each.param_groups:
+            own = group.get("initial_lr", group["lr"])
+            # ratio first: own / first is exactly 1.0 for the first group, so it gets exactly lr
+            group["lr"] = lr * (own / first)
+            group.pop("initial_lr", None)
 
 
 def load_schedule(path: str | os.PathLike[str]) -> ScheduleSpec:

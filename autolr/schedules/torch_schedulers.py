@@ -4,6 +4,7 @@ Both are ordinary ``torch.optim.lr_scheduler`` objects: ``step()``, ``get_last_l
 ``state_dict()`` / ``load_state_dict()`` behave as users know them, and a state dict saved
 mid-run resumes exactly. Closed-form families run as a ``LambdaLR`` over a callable object (so
 its state is saved, unlike a lambda); the plateau family runs as :class:`ReportPlateauLR`.
+Several optimizers get one such scheduler each, stepped together by :class:`MultiOptimizerLR`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
+from autolr.errors import ConfigError
 from autolr.schedules.builtin.plateau import PlateauRule
 from autolr.schedules.registry import get_family
 from autolr.schedules.warmup import warmed_up
@@ -141,3 +143,65 @@ class ReportPlateauLR(_Observed, LRScheduler):
         super().load_state_dict(state)
         self.rule = PlateauRule.__new__(PlateauRule)
         self.rule.load_state_dict(rule_state)
+
+
+class MultiOptimizerLR:
+    """One schedule over several optimizers: one scheduler per optimizer, built from the same
+    spec, stepped together (what ``spec.build`` and ``autolr.scheduler`` return for a list of
+    optimizers).
+
+    Every param group of every optimizer follows the one multiplier over time, at its own LR
+    ratio to the first optimizer's first group. ``step()`` steps every scheduler once (the
+    plateau family's with the same report); ``get_last_lr()`` lists every group's LR, the first
+    optimizer's groups first, then the second's; ``last_epoch`` and ``optimizer`` are the first
+    scheduler's; ``state_dict()`` / ``load_state_dict()`` save and resume all of them.
+    """
+
+    def __init__(self, schedulers: list[Any]) -> None:
+        self.schedulers = list(schedulers)
+        self._observer: StepObserver | None = None
+
+    @property
+    def optimizers(self) -> list[Any]:
+        return [scheduler.optimizer for scheduler in self.schedulers]
+
+    @property
+    def optimizer(self) -> Any:
+        """The first optimizer: its first param group carries the schedule's peak LR."""
+        return self.schedulers[0].optimizer
+
+    @property
+    def last_epoch(self) -> int:
+        """How many times ``step()`` was called."""
+        return self.schedulers[0].last_epoch
+
+    def set_observer(self, observer: StepObserver | None) -> None:
+        self._observer = observer
+
+    def step(self, metrics: float | None = None) -> None:
+        for scheduler in self.schedulers:
+            if metrics is None:
+                scheduler.step()
+            else:
+                scheduler.step(metrics)
+        if self._observer is not None:
+            self._observer(self)
+
+    def get_last_lr(self) -> list[float]:
+        return [lr for scheduler in self.schedulers for lr in scheduler.get_last_lr()]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"schedulers": [scheduler.state_dict() for scheduler in self.schedulers]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        states = state_dict.get("schedulers") if isinstance(state_dict, dict) else None
+        if not isinstance(states, list) or len(states) != len(self.schedulers):
+            count = len(states) if isinstance(states, list) else "no"
+            raise ConfigError(
+                f"This scheduler drives {len(self.schedulers)} optimizers, so its state_dict "
+                f"must hold {len(self.schedulers)} schedulers' states. Got {count} "
+                "schedulers' states; load a state_dict saved by a scheduler over the same "
+                "optimizers, in the same order."
+            )
+        for scheduler, state in zip(self.schedulers, states, strict=True):
+            scheduler.load_state_dict(state)
