@@ -349,7 +349,11 @@ def _run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
 
     pool = WorkerPool(path, workers=worker_count, gpus=gpu_list, trial_timeout=trial_timeout,
                       isolate=isolate, log_dir=out_dir / "logs", trials_per_gpu=trials_per_gpu)
-    study_run = StudyRun(config, pool)
+    try:
+        study_run = StudyRun(config, pool)
+    except BaseException:
+        pool.close()  # the workers started beside the study's opening; a refused study stops them
+        raise
     config = study_run.config  # the study's own settings filled in
     study_run.extend_confirmation = confirm_only
     # the script's arguments and seed option as the study keeps them (another machine's)

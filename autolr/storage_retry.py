@@ -16,9 +16,10 @@ and reads only new or running ones); :func:`cached` is the one place that asks O
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import optuna
@@ -160,6 +161,58 @@ def root_line(exc: BaseException) -> str:
 def cached(storage: optuna.storages.RDBStorage) -> BaseStorage:
     """Optuna's read cache in front of ``storage`` (what ``optuna.create_study`` would use)."""
     return optuna.storages.get_storage(storage)
+
+
+def _write_user_attrs(rdb: optuna.storages.RDBStorage, trial_id: int,
+                      attrs: Mapping[str, Any]) -> None:
+    """``attrs`` on a running trial in one database transaction: one commit where Optuna's public
+    ``set_trial_user_attr`` commits each (in SQLite, about 0.7 ms a commit: the nine attributes
+    a trial ends with took 7 ms one by one, 0.4 ms together). It uses Optuna's database storage
+    internals (its session helper and its per-attribute upsert), checked by a test."""
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(rdb.scoped_session, True) as session:
+        for key, value in attrs.items():
+            rdb._set_trial_attr_without_commit(
+                session, models.TrialUserAttributeModel, trial_id, key, value
+            )
+
+
+def batched_writes_available(storage: BaseStorage) -> bool:
+    """Whether :func:`set_user_attrs` writes in one transaction on ``storage`` (an autolr-opened
+    database whose Optuna still has the internals it uses)."""
+    if not isinstance(storage, RetryingStorage):
+        return False
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+    except ImportError:
+        return False
+    return (callable(_create_scoped_session)
+            and hasattr(models, "TrialUserAttributeModel")
+            and callable(getattr(storage.rdb, "_set_trial_attr_without_commit", None))
+            and type(storage._inner).__name__ == "_CachedStorage")  # which keeps no user attrs
+
+
+def set_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
+    """Set several user attributes of a running trial, as ``trial.set_user_attr`` does for each,
+    in one transaction where the storage allows (:func:`batched_writes_available`), retried as
+    one call on a lost connection (the writes are upserts: a retry repeats them harmlessly)."""
+    if not attrs:
+        return
+    storage = trial.storage
+    if not batched_writes_available(storage):
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    assert isinstance(storage, RetryingStorage)
+    attrs = dict(attrs)
+    for value in attrs.values():  # what Optuna's own call would refuse, refused before writing
+        json.dumps(value)
+    with_retries(lambda: _write_user_attrs(storage.rdb, trial._trial_id, attrs), storage.where,
+                 storage.retry_s)
+    trial._cached_frozen_trial.user_attrs.update(attrs)  # as trial.set_user_attr keeps it
 
 
 class RetryingStorage(BaseStorage):

@@ -33,6 +33,7 @@ from autolr.ladder import SHORTENED
 from autolr.pruning import divergence, track_report_lrs
 from autolr.schedules.spec import ScheduleSpec
 from autolr.space import SearchSpace
+from autolr.storage_retry import set_user_attrs
 
 MAX_CURVE_POINTS = 512
 
@@ -105,8 +106,7 @@ class TrialControl:
         self.end_reason: str | None = None
         self.end_detail: str | None = None
         self.warnings: list[str] = []
-        trial.set_user_attr("seed", seed)
-        trial.set_user_attr("owner", owner)
+        set_user_attrs(trial, {"seed": seed, "owner": owner})
         track_report_lrs(trial._trial_id, self.report_lrs)
 
     # --- called by the training code (directly or through a worker) ------------------------
@@ -116,9 +116,8 @@ class TrialControl:
             moved = self.entry_rung(self.rung, spec.metric_driven)
             if moved is not None:
                 moved, fidelity = moved
-                self.trial.set_user_attr("entered_from", self.rung)
-                self.trial.set_user_attr("rung", moved)
-                self.trial.set_user_attr("fidelity", fidelity)
+                set_user_attrs(self.trial, {"entered_from": self.rung, "rung": moved,
+                                            "fidelity": fidelity})
                 self.rung, self.fidelity = moved, fidelity
         if self.fidelity < 1.0:
             spec = spec.shortened(self.fidelity)
@@ -126,8 +125,7 @@ class TrialControl:
         self.run_steps = spec.total_steps
         self.spec = spec
         self.base_lr = base_lr
-        self.trial.set_user_attr("spec", spec.to_dict())
-        self.trial.set_user_attr("lr", spec.lr)
+        set_user_attrs(self.trial, {"spec": spec.to_dict(), "lr": spec.lr})
         return spec
 
     def on_scheduler_step(self, steps_taken: int, lr: float) -> None:
@@ -223,24 +221,24 @@ class TrialControl:
         track_report_lrs(trial._trial_id, None)
         if self.taken_over:
             return
-        trial.set_user_attr("worker", self.worker)
+        attrs: dict[str, Any] = {"worker": self.worker}
         if self.base_lr is not None:
-            trial.set_user_attr("base_lr", self.base_lr)
+            attrs["base_lr"] = self.base_lr
         if self.report_lrs:
-            trial.set_user_attr("report_lrs", self.report_lrs)
-        trial.set_user_attr("reason", reason)
+            attrs["report_lrs"] = self.report_lrs
+        attrs["reason"] = reason
         if error:
-            trial.set_user_attr("error", error[-4000:])
-        trial.set_user_attr("steps", self.steps_taken)
-        trial.set_user_attr("reports", self.n_reports)
-        trial.set_user_attr("wall_time_s", round(time.time() - self.started, 3))
+            attrs["error"] = error[-4000:]
+        attrs["steps"] = self.steps_taken
+        attrs["reports"] = self.n_reports
+        attrs["wall_time_s"] = round(time.time() - self.started, 3)
         if self.lr_curve:
-            trial.set_user_attr("lr_curve", downsample(self.lr_curve))
+            attrs["lr_curve"] = downsample(self.lr_curve)
         if self.spec is not None and self.n_reports and self.steps_taken:
             unit = "batch" if self.steps_taken >= 1.5 * self.n_reports else "epoch"
-            spec = self.spec.replace(step_unit=unit)
-            trial.set_user_attr("spec", spec.to_dict())
-            self.spec = spec
+            self.spec = self.spec.replace(step_unit=unit)
+            attrs["spec"] = self.spec.to_dict()
+        set_user_attrs(trial, attrs)
 
     def _check_step_count(self, expected: int | None = None) -> None:
         """Warn when the script stepped other than it declared; a shortened run is expected to

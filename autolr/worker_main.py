@@ -6,21 +6,42 @@ script talk to the parent over the connection on file descriptor FD, and the par
 ("here is your schedule", "continue", "prune"). Each trial runs the script as a fresh
 ``__main__`` with ``runpy``; modules the script imports stay loaded, which is what makes the next
 trial start fast.
+
+A report waits for the parent's answer only where it may be other than "continue" (the schedule
+comes with when that is, see :func:`autolr.workers.report_hints`); the others are sent and
+training goes on, and a decision the parent sends unasked (the trial was taken over by another
+process) is read at the next report. The worker imports neither Optuna nor the study's code:
+its start-up is torch's and the script's. It leaves without the interpreter's teardown of every
+module (a second or more with torch loaded), after the script's ``atexit`` handlers.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import math
 import os
 import runpy
 import sys
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 from autolr.errors import TrialPruned
 from autolr.runners import describe_exception, free_memory, is_out_of_memory, run_trial
 from autolr.schedules.spec import ScheduleSpec
+
+
+def receive(connection: Connection, *kinds: str) -> tuple[Any, ...]:
+    """The next message of one of ``kinds``; decisions left from an ended trial (sent unasked,
+    or answering a report after the trial had decided to stop) are skipped."""
+    while True:
+        message = connection.recv()
+        if message[0] in kinds:
+            return message
+        if message[0] != "decision":
+            raise RuntimeError(f"unexpected message from the study process: {message[0]!r}")
 
 
 class PipeSession:
@@ -31,13 +52,19 @@ class PipeSession:
         self.seed = seed
         self.steps_taken = 0
         self.curve: list[float] = []
+        self.reports = 0
+        self.first_value: float | None = None
+        # the default, until the schedule says more: wait for the answer to every report
+        self.hints: dict[str, Any] = {"prune_after": 0}
 
     def make_schedule(self, base_lr: float, total_steps: int) -> ScheduleSpec:
         self.connection.send(("schedule", base_lr, total_steps))
-        kind, payload = self.connection.recv()
-        if kind == "error":
-            raise RuntimeError(payload)
-        return ScheduleSpec.from_json(payload)
+        message = receive(self.connection, "spec", "error")
+        if message[0] == "error":
+            raise RuntimeError(message[1])
+        if len(message) > 2:
+            self.hints = message[2]
+        return ScheduleSpec.from_json(message[1])
 
     def on_scheduler_step(self, steps_taken: int, lr: float) -> None:
         self.steps_taken = steps_taken
@@ -46,10 +73,35 @@ class PipeSession:
 
     def on_report(self, value: float, step: int) -> None:
         lr = self.curve[-1] if self.curve else None
-        self.connection.send(("report", value, step, self.steps_taken, lr))
-        decision, detail = self.connection.recv()
-        if decision != "continue":
-            raise TrialPruned(detail, reason=decision)
+        self.reports += 1
+        number = self.reports
+        waiting = self.may_stop(value)
+        if self.first_value is None and math.isfinite(value):
+            self.first_value = value
+        self.connection.send(("report", value, step, self.steps_taken, lr, number, waiting))
+        while waiting or self.connection.poll():
+            _, answered, decision, detail = receive(self.connection, "decision")
+            if decision != "continue":
+                raise TrialPruned(detail, reason=decision)
+            if answered == number:
+                waiting = False
+
+    def may_stop(self, value: float) -> bool:
+        """Whether the parent's answer to this report may be other than "continue": the pruner
+        is asked from this report on, a shortened run has reached its end, or the value may
+        show a diverged run (not finite, or, minimising, above the first report: a superset of
+        :func:`autolr.pruning.divergence`, which this process does not import)."""
+        hints = self.hints
+        prune_after = hints.get("prune_after", 0)
+        if prune_after is None or self.reports > prune_after:
+            return True
+        ends_at = hints.get("ends_at_step")
+        if ends_at is not None and self.steps_taken >= ends_at:
+            return True
+        if not math.isfinite(value):
+            return True
+        first = self.first_value
+        return hints.get("direction") == "minimize" and first is not None and value > first
 
 
 def _run_script(script: str) -> None:
@@ -99,6 +151,22 @@ def _exit_with_parent(poll_s: float = 2.0) -> None:
     threading.Thread(target=watch, name="autolr-parent-watch", daemon=True).start()
 
 
+def leave(code: int = 0) -> NoReturn:
+    """End the worker now: the script's threads are joined and its ``atexit`` handlers run, as at
+    a normal exit, and the output is flushed; the interpreter's teardown of every module, which
+    nothing needs here, is skipped."""
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
 def main(argv: list[str]) -> None:
     _exit_with_parent()
     fd, script, *args = argv
@@ -112,11 +180,11 @@ def main(argv: list[str]) -> None:
     connection.send(("ready", os.getpid()))
     while True:
         try:
-            message = connection.recv()
+            message = receive(connection, "run", "exit")
         except (EOFError, OSError):
-            return
+            leave(0)
         if message[0] == "exit":
-            return
+            leave(0)
         run_one(connection, script, args, message[1])
         sys.stdout.flush()
         sys.stderr.flush()

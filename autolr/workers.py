@@ -9,6 +9,13 @@ dies is replaced and its trial failed with the reason and the last lines of its 
 past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file. With
 ``seed_arg`` (``autolr tune --seed-arg --seed``), each trial's seed reaches the script as that
 option.
+
+The workers start when the pool is made, so their imports (torch: seconds) overlap the parent's
+own start-up (opening the study, reading its trials). A trial's reports reach the parent
+without waiting for its answer unless the answer may be other than "continue": the parent
+tells the worker, with the schedule, from which report on the pruner is asked and where a
+shortened run ends, and the worker waits at those reports (and at one that may show a
+diverged run) only.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from array import array
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -48,6 +56,9 @@ class Slot:
     control: TrialControl | None = None
     started: float = 0.0
     step: int = 0
+    jobs: int = 0  # trials its current process was given (0: it may still be importing)
+    # a decision other than "continue" already sent for the running trial: (decision, detail)
+    decided: tuple[str, str] | None = None
 
 
 def with_seed_arg(args: list[str], option: str, seed: int) -> list[str]:
@@ -74,6 +85,27 @@ def rejected_seed_arg(option: str | None, output: str) -> bool:
         for line in output.splitlines()
         for marker in ("unrecognized arguments", "no such option", "unrecognized option")
     )
+
+
+def report_hints(control: TrialControl) -> dict[str, Any]:
+    """What a worker needs to know to send a trial's reports without waiting for the answer
+    where it can only be "continue" (:meth:`TrialControl.judge`): after how many reports the
+    pruner is asked, where a shortened run ends, and the direction (a loss far above the first
+    report may show a diverged run)."""
+    shortened = control.fidelity < 1.0 and control.run_steps is not None
+    return {
+        "prune_after": control.prune_after,
+        "ends_at_step": control.run_steps if shortened else None,
+        "direction": control.space.direction,
+    }
+
+
+def _kill_all(slots: list[Slot]) -> None:
+    for slot in slots:
+        process = slot.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def visible_gpus() -> list[str]:
@@ -110,6 +142,7 @@ class WorkerPool:
         log_dir: str | os.PathLike[str],
         seed_arg: str | None = None,
         trials_per_gpu: int = 1,
+        prestart: bool = True,
     ) -> None:
         self.script = str(Path(script).resolve())
         self.script_args = list(script_args or [])
@@ -137,6 +170,11 @@ class WorkerPool:
                        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
                 self.slots_list.append(Slot(f"cpu{i}", env, log_root / f"worker-{i}.log"))
         self._finished: list[tuple[TrialControl, TrialOutcome]] = []
+        # workers left running when this process exits (an error before close) are killed
+        self._finalizer = weakref.finalize(self, _kill_all, self.slots_list)
+        if prestart:
+            for slot in self.slots_list:
+                self._spawn(slot)
 
     waits_with_timeout = True  # wait(timeout=...) returns after at most that long
 
@@ -160,11 +198,16 @@ class WorkerPool:
         slot.control = control
         slot.started = time.time()
         slot.step = 0
+        slot.decided = None
+        slot.jobs += 1
         assert slot.connection is not None
         try:
-            job: dict[str, Any] = {"trial": control.number, "seed": control.seed}
+            # the arguments go with every job: the worker may have started before the study's
+            # stored script arguments were known
+            args = self.script_args
             if self.seed_arg:
-                job["args"] = with_seed_arg(self.script_args, self.seed_arg, control.seed)
+                args = with_seed_arg(args, self.seed_arg, control.seed)
+            job: dict[str, Any] = {"trial": control.number, "seed": control.seed, "args": args}
             slot.connection.send(("run", job))
         except OSError:
             self._worker_died(slot)
@@ -195,11 +238,17 @@ class WorkerPool:
         return running
 
     def close(self) -> None:
+        """Stop every worker: those that ran trials are asked to exit (all at once, then
+        waited for), those still starting are killed."""
+        asked = []
         for slot in self.slots_list:
-            if slot.control is None:
-                self.close_slot(slot)
-            else:
+            if slot.control is not None or slot.jobs == 0:
                 self._stop(slot)
+            elif slot.process is not None:
+                self._ask_exit(slot)
+                asked.append(slot)
+        for slot in asked:
+            self.close_slot(slot, asked=True)
 
     # --- workers --------------------------------------------------------------------------------
     def _spawn(self, slot: Slot) -> None:
@@ -221,6 +270,7 @@ class WorkerPool:
         )
         child_socket.close()
         slot.connection = Connection(parent_socket.detach())
+        slot.jobs = 0
 
     def _stop(self, slot: Slot) -> None:
         if slot.process is not None and slot.process.poll() is None:
@@ -250,14 +300,21 @@ class WorkerPool:
             _, base_lr, total_steps = message
             try:
                 spec = control.make_schedule(base_lr, total_steps)
-                slot.connection.send(("spec", spec.to_dict()))
             except Exception as exc:  # a bad request from the script: the trial fails there
                 slot.connection.send(("error", f"{type(exc).__name__}: {exc}"))
+                return
+            slot.connection.send(("spec", spec.to_dict(), report_hints(control)))
         elif kind == "report":
-            _, value, step, steps_taken, lr = message
+            _, value, step, steps_taken, lr, number, waiting = message
             slot.step = steps_taken
-            decision = control.judge(value, step, lr, steps_taken=steps_taken)
-            slot.connection.send((decision, control.end_detail or decision))
+            if slot.decided is None:
+                decision = control.judge(value, step, lr, steps_taken=steps_taken)
+                if decision != "continue":
+                    slot.decided = (decision, control.end_detail or decision)
+                    waiting = True  # sent unasked too: the worker stops at its next report
+            if waiting:
+                decision, detail = slot.decided or ("continue", "continue")
+                slot.connection.send(("decision", number, decision, detail))
         elif kind == "done":
             self._trial_done(slot, message[1])
 
@@ -267,7 +324,10 @@ class WorkerPool:
         control.steps_taken = result["steps"]
         control.lr_curve = array("d", result["curve"])
         status = result["status"]
-        if status == "complete":
+        if status == "complete" and slot.decided is not None:
+            # the script ended before it read a decision sent without being asked for
+            outcome = control.pruned(slot.decided[0])
+        elif status == "complete":
             outcome = control.completed()
         elif status == "pruned":
             outcome = control.pruned(result.get("reason"))
@@ -296,6 +356,8 @@ class WorkerPool:
         self._finished.append((control, outcome))
         if self.isolate or slot.retired:
             self.close_slot(slot)
+            if self.isolate and not slot.retired:
+                self._spawn(slot)  # the next trial's process imports while the study decides
 
     def _out_of_memory(self, slot: Slot, control: TrialControl, outcome: TrialOutcome) -> None:
         """A trial ran out of GPU memory: where other workers share the GPU, that GPU runs one
@@ -313,11 +375,15 @@ class WorkerPool:
             "with fewer."
         )
 
-    def close_slot(self, slot: Slot) -> None:
-        """Ask an idle worker to exit, then make sure it is gone."""
+    def _ask_exit(self, slot: Slot) -> None:
         if slot.connection is not None:
             with contextlib.suppress(OSError):
                 slot.connection.send(("exit",))
+
+    def close_slot(self, slot: Slot, *, asked: bool = False) -> None:
+        """Ask an idle worker to exit (unless ``asked`` already), then make sure it is gone."""
+        if not asked:
+            self._ask_exit(slot)
         if slot.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 slot.process.wait(timeout=5)

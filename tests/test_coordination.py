@@ -170,6 +170,33 @@ def test_optuna_read_cache_is_kept_in_front_of_the_database(tmp_path):
     assert len(optuna.load_study(study_name="p", storage=storage).trials) == 3
 
 
+def test_several_trial_attributes_are_written_in_one_transaction(tmp_path):
+    """Optuna's database internals behind ``storage_retry.set_user_attrs`` (its session helper,
+    its per-attribute upsert): this fails loudly when Optuna changes them."""
+    import sqlalchemy
+
+    storage = open_storage(f"sqlite:///{tmp_path}/a.db", write=True)
+    assert storage_retry.batched_writes_available(storage)
+    study = optuna.create_study(storage=storage, study_name="a")
+    trial = study.ask()
+    commits: list[int] = []
+    sqlalchemy.event.listen(storage.rdb.engine, "commit", lambda conn: commits.append(1))
+    attrs = {"reason": "complete", "steps": 30, "lr_curve": [0.1, 0.05], "spec": {"lr": 0.1}}
+    storage_retry.set_user_attrs(trial, attrs)
+    assert len(commits) == 1
+    assert trial.user_attrs == attrs
+    assert study.trials[0].user_attrs == attrs  # through Optuna's read cache
+    storage_retry.set_user_attrs(trial, {"steps": 31})  # an upsert, as set_user_attr does
+    assert optuna.load_study(study_name="a", storage=open_storage(
+        f"sqlite:///{tmp_path}/a.db")).trials[0].user_attrs == {**attrs, "steps": 31}
+    with pytest.raises(TypeError):  # refused before anything is written
+        storage_retry.set_user_attrs(trial, {"fine": 1, "bad": object()})
+    assert "fine" not in study.trials[0].user_attrs
+    study.tell(trial, 1.0)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        storage_retry.set_user_attrs(trial, {"late": 1})
+
+
 # --- URLs ---------------------------------------------------------------------------------------
 
 def test_postgresql_urls_get_the_installed_driver(monkeypatch):
