@@ -33,11 +33,10 @@ import logging
 import math
 import os
 import sys
-import warnings
 from typing import Any
 
 from autolr import _validation, runtime
-from autolr.errors import AutolrWarning, ConfigError, ConfigTypeError
+from autolr.errors import ConfigError, ConfigTypeError
 
 # The import name of each Lightning package, and the distribution that installs it.
 PACKAGES = {"lightning.pytorch": "lightning", "pytorch_lightning": "pytorch-lightning"}
@@ -155,8 +154,8 @@ class AutolrCallback:
     What it does, and when:
 
     - ``on_fit_start`` (the optimizers and the module's schedulers exist by then): under a
-      trial, or with ``AUTOLR_SCHEDULE`` set, the scheduler configured for the first optimizer
-      is replaced by ``autolr.scheduler(optimizer, total_steps=trainer.estimated_stepping_batches)``
+      trial, or with ``AUTOLR_SCHEDULE`` set, the scheduler configured for the optimizer is
+      replaced by ``autolr.scheduler(optimizer, total_steps=trainer.estimated_stepping_batches)``
       with ``interval="step"``, so Lightning steps it after every optimizer step (not during
       gradient accumulation), and the optimizer's LR is set to the schedule's peak. A module
       without a scheduler gets one. Run plainly without ``AUTOLR_SCHEDULE``, nothing is changed.
@@ -165,11 +164,12 @@ class AutolrCallback:
       with several validations per epoch). Under tuning this may end the trial
       (:class:`autolr.TrialPruned`), which Lightning lets through after its teardown.
 
-    A module that configures several optimizers (manual optimization) has the *first* one
-    driven by autolr, with an :class:`~autolr.AutolrWarning`; the others keep their own
-    schedulers (until ``autolr.scheduler`` schedules several optimizers). With manual
-    optimization Lightning steps no scheduler: the module steps ``self.lr_schedulers()``
-    itself, and gets the autolr scheduler where it got its own.
+    A module that configures several optimizers (manual optimization, a GAN) has all of them
+    follow the one schedule, as ``autolr.scheduler([opt_g, opt_d], ...)`` does: each param
+    group at its LR ratio to the first optimizer's first group. With manual optimization
+    Lightning steps no scheduler: the module steps ``self.lr_schedulers()`` itself, and gets
+    autolr's scheduler for each optimizer where it got its own; optimizers it configured no
+    scheduler for are stepped along with the first scheduler it steps.
 
     ``total_steps`` is the length of the schedule applied in the current fit (None while the
     module's own scheduler runs). The instance is also an instance of the ``Callback`` of the
@@ -217,8 +217,13 @@ class AutolrCallback:
         self._apply_schedule(trainer)
 
     def _apply_schedule(self, trainer: Any) -> None:
-        """Replace the first optimizer's scheduler configuration(s) with one stepping autolr's
-        scheduler every optimizer step (as Lightning's own LR finder swaps in its scheduler)."""
+        """Replace the optimizers' scheduler configurations with ones stepping autolr's
+        schedulers every optimizer step (as Lightning's own LR finder swaps in its scheduler).
+
+        Several optimizers (manual optimization) follow one schedule, each param group at its
+        LR ratio to the first optimizer's first group: each optimizer's configured scheduler is
+        replaced by its autolr scheduler, where the module steps it; optimizers without one are
+        stepped along with the first that has one (or the first optimizer)."""
         name = _package_of(trainer)
         optimizers = list(trainer.optimizers)
         if not optimizers:
@@ -227,37 +232,41 @@ class AutolrCallback:
                 "configure_optimizers returned none. Return the optimizer (and, optionally, its "
                 "scheduler) from configure_optimizers."
             )
-        optimizer = optimizers[0]
-        if len(optimizers) > 1:
-            warnings.warn(
-                f"The module configures {len(optimizers)} optimizers; {_OWNER} schedules the "
-                "first one's LR only, and the others keep their own schedulers.",
-                AutolrWarning,
-                stacklevel=2,
-            )
         total_steps = _total_steps(trainer)
-        scheduler = runtime.scheduler(optimizer, total_steps=total_steps)
         configs = list(trainer.strategy.lr_scheduler_configs)
-        mine = [i for i, c in enumerate(configs)
-                if getattr(c.scheduler, "optimizer", None) is optimizer]
-        config_type = importlib.import_module(f"{name}.utilities.types").LRSchedulerConfig
-        config = config_type(
-            scheduler,
-            name=configs[mine[0]].name if mine else None,  # LearningRateMonitor's key stays
-            interval="step",
-            frequency=1,
-        )
-        replaced = [type(configs[i].scheduler).__name__ for i in mine]
-        if mine:  # in the place of the module's own, so self.lr_schedulers() keeps its order
-            configs[mine[0]] = config
-            configs = [c for i, c in enumerate(configs) if i not in mine[1:]]
+        owned = [[j for j, c in enumerate(configs) if getattr(c.scheduler, "optimizer", None)
+                  is optimizer] for optimizer in optimizers]
+        with_own = [i for i, mine in enumerate(owned) if mine]
+        lead = with_own[0] if with_own else 0
+        units = {i: [i] for i in with_own} or {0: [0]}
+        units[lead] += [i for i in range(len(optimizers)) if i not in units]
+        if len(optimizers) == 1:
+            parts = [runtime.scheduler(optimizers[0], total_steps=total_steps)]
         else:
-            configs.append(config)
-        trainer.strategy.lr_scheduler_configs = configs
+            parts = runtime.scheduler(optimizers, total_steps=total_steps).parts(
+                list(units.values()))
+        config_type = importlib.import_module(f"{name}.utilities.types").LRSchedulerConfig
+        replaced = sorted({type(configs[j].scheduler).__name__ for mine in owned for j in mine})
+        gone: set[int] = set()
+        for i, part in zip(units, parts, strict=True):
+            mine = owned[i]
+            config = config_type(
+                part,
+                name=configs[mine[0]].name if mine else None,  # LearningRateMonitor's key stays
+                interval="step",
+                frequency=1,
+            )
+            if mine:  # in the place of the module's own, so self.lr_schedulers() keeps its order
+                configs[mine[0]] = config
+                gone.update(mine[1:])
+            else:
+                configs.append(config)
+        trainer.strategy.lr_scheduler_configs = [c for j, c in enumerate(configs)
+                                                 if j not in gone]
         self.total_steps = total_steps
         _log.info(
-            "autolr: %s over %d optimizer steps, in place of %s",
-            type(scheduler).__name__, total_steps, ", ".join(replaced) or "no scheduler",
+            "autolr: %d optimizer(s) over %d optimizer steps, in place of %s",
+            len(optimizers), total_steps, ", ".join(replaced) or "no scheduler",
         )
 
     # --- the reports -------------------------------------------------------------------------

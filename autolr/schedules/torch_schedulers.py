@@ -178,6 +178,27 @@ class MultiOptimizerLR:
     def set_observer(self, observer: StepObserver | None) -> None:
         self._observer = observer
 
+    def parts(self, units: list[list[int]]) -> list[Any]:
+        """This scheduler cut into parts that different owners step (Lightning's manual
+        optimization steps each optimizer's scheduler itself): for each unit, a list of
+        optimizer indices (each index in exactly one unit), that optimizer's scheduler or a
+        :class:`MultiOptimizerLR` over them. The observer (the trial's LR curve) moves to the
+        part holding the first optimizer, whose scheduler comes first in it."""
+        flat = sorted(i for unit in units for i in unit)
+        if flat != list(range(len(self.schedulers))):
+            raise ValueError(f"units must hold each of the {len(self.schedulers)} optimizers' "
+                             f"indices once; got {units!r}")
+        parts: list[Any] = []
+        for unit in units:
+            unit = sorted(unit)
+            part = (self.schedulers[unit[0]] if len(unit) == 1
+                    else MultiOptimizerLR([self.schedulers[i] for i in unit]))
+            if unit[0] == 0:
+                part.set_observer(self._observer)
+            parts.append(part)
+        self._observer = None
+        return parts
+
     def step(self, metrics: float | None = None) -> None:
         for scheduler in self.schedulers:
             if metrics is None:

@@ -101,9 +101,10 @@ def _expected_lrs(spec: autolr.ScheduleSpec, steps: list[int]) -> list[float]:
 
 
 # --- a tiny regression module, in either Lightning package ------------------------------------
-def _module_class(pl: Any, *, optimizers: int = 1) -> type:
-    """A LightningModule (of package ``pl``) with its own StepLR per optimizer; with several
-    optimizers it uses manual optimization and steps its schedulers once per batch."""
+def _module_class(pl: Any, *, optimizers: int = 1, schedulers: int | None = None) -> type:
+    """A LightningModule (of package ``pl``) with its own StepLR for its first ``schedulers``
+    optimizers (default: each); with several optimizers it uses manual optimization (the second
+    at half the first one's LR) and steps its schedulers once per batch."""
 
     class Tiny(pl.LightningModule):
         def __init__(self) -> None:
@@ -123,7 +124,8 @@ def _module_class(pl: Any, *, optimizers: int = 1) -> type:
             self.manual_backward(loss)
             for optimizer in self.optimizers():
                 optimizer.step()
-            for scheduler in self.lr_schedulers():
+            schedulers = self.lr_schedulers() or []
+            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
                 scheduler.step()
             return None
 
@@ -133,9 +135,12 @@ def _module_class(pl: Any, *, optimizers: int = 1) -> type:
             self.log("val_loss", nn.functional.mse_loss(self.net(x), y))
 
         def configure_optimizers(self) -> Any:
-            made = [torch.optim.SGD(self.parameters(), lr=0.1) for _ in range(optimizers)]
-            steps = [torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5) for o in made]
-            return made, steps
+            made = [torch.optim.SGD(self.parameters(), lr=0.1 / (i + 1))
+                    for i in range(optimizers)]
+            own = optimizers if schedulers is None else schedulers
+            steps = [torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5)
+                     for o in made[:own]]
+            return (made, steps) if steps else made
 
     return Tiny
 
@@ -266,24 +271,47 @@ def test_plain_run_follows_autolr_schedule(monkeypatch, tmp_path):
     assert type(config.scheduler).__name__ == "ScheduledLR" and config.interval == "step"
 
 
-def test_several_optimizers_drive_the_first_and_say_so(monkeypatch, tmp_path):
+@pytest.mark.parametrize("own", [2, 1, 0], ids=["both-own", "first-own", "none-own"])
+def test_several_optimizers_follow_one_schedule(monkeypatch, tmp_path, own):
+    """A GAN-like module with two optimizers (manual optimization) and its own StepLR for
+    ``own`` of them: both optimizers follow the schedule, the second at its LR ratio to the
+    first; optimizers without their own scheduler are stepped along with the first one."""
     pl = pytest.importorskip("lightning.pytorch")
     spec = autolr.ScheduleSpec("cosine", lr=0.3, total_steps=10)
     path = tmp_path / "schedule.json"
     path.write_text(spec.to_json())
     monkeypatch.setenv("AUTOLR_SCHEDULE", str(path))
     trainer = _trainer(pl, AutolrCallback(monitor="val_loss"))
-    with pytest.warns(AutolrWarning, match="2 optimizers.*the first one's LR only"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AutolrWarning)
+        trainer.fit(_module_class(pl, optimizers=2, schedulers=own)(), _loader(), _loader())
+    configs = trainer.lr_scheduler_configs
+    assert len(configs) == max(own, 1)  # self.lr_schedulers() keeps its shape
+    if own == 2:
+        assert [c.scheduler.optimizer for c in configs] == trainer.optimizers
+    # the module stepped its schedulers once per batch: 10 steps; the second optimizer's LR is
+    # 0.05, half the first one's 0.1, and keeps that ratio to the schedule's peak
+    first, second = (o.param_groups[0]["lr"] for o in trainer.optimizers)
+    assert first == pytest.approx(spec.lr * spec.multiplier(10))
+    assert second == pytest.approx(0.5 * spec.lr * spec.multiplier(10))
+
+
+def test_several_optimizers_under_tune_record_the_first_ones_curve():
+    pl = pytest.importorskip("lightning.pytorch")
+
+    def train() -> None:
+        trainer = _trainer(pl, AutolrCallback(monitor="val_loss"))
         trainer.fit(_module_class(pl, optimizers=2)(), _loader(), _loader())
-    first, second = trainer.lr_scheduler_configs
-    assert type(first.scheduler).__name__ == "ScheduledLR"
-    assert first.scheduler.optimizer is trainer.optimizers[0]
-    assert type(second.scheduler).__name__ == "StepLR"  # the second optimizer's own, kept
-    assert second.scheduler.optimizer is trainer.optimizers[1]
-    # the module stepped both once per batch (manual optimization): 10 steps
-    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(
-        spec.lr * spec.multiplier(10))
-    assert trainer.optimizers[1].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**10)
+        first, second = (o.param_groups[0]["lr"] for o in trainer.optimizers)
+        assert second == pytest.approx(0.5 * first)
+
+    result = autolr.tune(train, n_trials=2, seed=0, search="full", pruner="none", confirm=0,
+                         families=["cosine", "linear"])
+    for trial in result.study.get_trials():
+        assert trial.state == TrialState.COMPLETE, trial.user_attrs.get("error")
+        spec = autolr.ScheduleSpec.from_json(trial.user_attrs["spec"])
+        curve = trial.user_attrs["lr_curve"]
+        assert curve["lrs"] == pytest.approx(_expected_lrs(spec, curve["steps"]), rel=1e-9)
 
 
 # --- errors a user can cause -------------------------------------------------------------------
