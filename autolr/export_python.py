@@ -4,9 +4,10 @@
 The module needs nothing but ``math`` and ``torch``. It holds the schedule's numbers as named
 constants, the family's ``factor`` and autolr's warmup copied verbatim from their source
 (:mod:`autolr.export_source`), a callable multiplier for ``LambdaLR``,
-``build_scheduler(optimizer, total_steps=None)`` and ``lrs(total_steps=None)``; the plateau family
-exports torch's ``ReduceLROnPlateau`` with a separate warmup. Every export runs over another
-length on request (``run_length``: the rule of :meth:`ScheduleSpec.with_total_steps`) and drives
+``build_scheduler(optimizer, total_steps=None)`` and ``lrs(total_steps=None)``; the plateau
+family exports torch's ``ReduceLROnPlateau`` with a separate warmup
+(:mod:`autolr.export_plateau`). Every export runs over another length on request
+(``run_length``: the rule of :meth:`ScheduleSpec.with_total_steps`) and drives
 a list of optimizers with one schedule (``Schedulers``).
 
 Only validated values reach the code: exact ``int``/``float``/``bool`` values written with
@@ -57,7 +58,9 @@ def render(
     ``with_total_steps``); other lengths then scale from the tuned one, as autolr does.
     """
     if family.metric_driven:
-        return _render_plateau(spec, family, facts, module, tuned)
+        from autolr.export_plateau import render_plateau
+
+        return render_plateau(spec, family, facts, module, tuned)
     return _render_closed_form(spec, family, facts, module, tuned)
 
 
@@ -573,221 +576,6 @@ def _closed_form_loop(unit: str, many: str) -> list[str]:
 
 
 # --- plateau ----------------------------------------------------------------------------------
-def _render_plateau(
-    spec: ScheduleSpec, family: Family, facts: dict[str, Any], module: str,
-    tuned: ScheduleSpec | None,
-) -> str:
-    constants = _param_constants(spec, family)
-    expected = {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
-                "min_ratio"}
-    if {c.param for c in constants} != expected:  # pragma: no cover - guards a registry change
-        raise ExportError(f"The metric-driven family {family.name!r} has parameters autolr "
-                          "cannot export as ReduceLROnPlateau.")
-    warmup = spec.warmup_steps
-    # A warmup of the tuned run may round to none at this length, but not at a longer one.
-    has_warmup = (tuned or spec).warmup_steps > 0
-    one, many = _UNIT_WORDS[spec.step_unit]
-    names = "build_scheduler, build_warmup" if has_warmup else "build_scheduler"
-    warmup_text, length_call = _plateau_warmup_text(warmup, has_warmup)
-    doc = [
-        _title(spec),
-        "",
-        _paragraph(family.summary),
-        "",
-        _paragraph(
-            "This is torch's ReduceLROnPlateau: once more than PATIENCE evaluations in a row fail "
-            "to beat the best metric by THRESHOLD (relative or absolute: THRESHOLD_MODE), the LR "
-            "is multiplied by FACTOR, never going below MIN_RATIO times the group's peak LR; the "
-            "next COOLDOWN evaluations after a cut are not counted. MODE 'min' means lower "
-            "metrics are better, 'max' higher."
-        ),
-        "",
-        _paragraph(_param_sentence(constants)),
-        "",
-        _paragraph(warmup_text),
-        "",
-        _paragraph(
-            f"One step is one {one}; the run has TOTAL_STEPS = {spec.total_steps} {many}. The "
-            "plateau scheduler is stepped with the metric once per evaluation, not once per step."
-        ),
-        "",
-        *_length_paragraphs(spec, tuned, length_call),
-        "",
-        *_usage(module, names, _plateau_loop(spec.step_unit, has_warmup)),
-        "",
-        _paragraph(
-            "build_scheduler gives the first param group PEAK_LR and keeps the other groups' LR "
-            "ratios to it. Save and restore the schedulers with state_dict() and "
-            "load_state_dict(). lrs(reports) runs this loop and lists the LR of every step."
-        ),
-        "",
-        _several_paragraph("step(metric)"),
-        "",
-        _facts_block(facts) + "Needs only torch.",
-    ]
-    parts = [
-        *_header(),
-        *_docstring(doc),
-        "",
-        *_imports(set()),
-        "",
-        *_constants_block(spec, tuned),
-        "",
-        f"# {family.name} parameters (torch ReduceLROnPlateau)",
-        *_constant_lines(constants),
-        "",
-        "",
-        *_shared_code(tuned),
-        "",
-        "",
-        "def _plateau(optimizer):",
-        "    return torch.optim.lr_scheduler.ReduceLROnPlateau(",
-        "        optimizer,",
-        "        mode=MODE,",
-        "        factor=FACTOR,",
-        "        patience=PATIENCE,",
-        "        threshold=THRESHOLD,",
-        "        threshold_mode=THRESHOLD_MODE,",
-        "        cooldown=COOLDOWN,",
-        '        min_lr=[MIN_RATIO * group["lr"] for group in optimizer.param_groups],',
-        "        eps=1e-08,",
-        "    )",
-        "",
-        "",
-        "def build_scheduler(optimizer, total_steps=None):",
-        '    """torch ReduceLROnPlateau: call scheduler.step(metric) once per evaluation.',
-        "",
-        "    optimizer: a torch optimizer, or a list of them, all following this one schedule.",
-        "    total_steps is taken as by every exported schedule, and checked; the plateau rule",
-        '    counts evaluations, not steps, so the run length changes nothing here."""',
-        "    optimizers = _optimizers(optimizer)",
-        "    run_length(total_steps)  # checked before the optimizers change",
-        "    _set_peak_lr(optimizers)",
-        *_one_or_all("_plateau(each)"),
-    ]
-    if has_warmup:
-        parts += [
-            "",
-            "",
-            "class WarmupMultiplier:",
-            '    """The multiplier of PEAK_LR after `step` warmup steps, for LambdaLR, in a run',
-            "    of total_steps steps (None: TOTAL_STEPS).",
-            "",
-            "    A callable object holding plain data (not a lambda), so the scheduler's "
-            "state_dict()",
-            '    saves it and load_state_dict() resumes exactly."""',
-            "",
-            "    def __init__(self, total_steps=None):",
-            "        self.warmup_steps = run_length(total_steps)[1]",
-            "",
-            "    def __call__(self, step):",
-            "        return min(step + 1, self.warmup_steps + 1) / (self.warmup_steps + 1)",
-            "",
-            "",
-            "def build_warmup(optimizer, total_steps=None):",
-            '    """The warmup scheduler; create it after build_scheduler(optimizer) and call its',
-            "    step() after optimizer.step() for the first WARMUP_STEPS steps only (for a run of",
-            '    total_steps steps: the first run_length(total_steps)[1])."""',
-            "    optimizers = _optimizers(optimizer)",
-            *_one_or_all(
-                "torch.optim.lr_scheduler.LambdaLR(each, WarmupMultiplier(total_steps))"
-            ),
-        ]
-    parts += [
-        "",
-        "",
-        "def lrs(reports=None, total_steps=None):",
-        '    """The first param group\'s LR in effect at each step of the run: TOTAL_STEPS steps,',
-        "    or total_steps.",
-        "",
-        "    reports[i] is the metric evaluated after step i: a dict, or a list with None where",
-        "    nothing was evaluated. Without reports the LR never drops.",
-        '    """',
-        "    total_steps, warmup_steps = run_length(total_steps)"
-        if has_warmup else "    total_steps = run_length(total_steps)[0]",
-        "    if reports is None:",
-        "        reports = {}",
-        "    elif not isinstance(reports, dict):",
-        "        reports = {i: value for i, value in enumerate(reports) if value is not None}",
-        "    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=PEAK_LR)",
-        "    scheduler = build_scheduler(optimizer)",
-    ]
-    if has_warmup:
-        parts.append("    warmup = build_warmup(optimizer, total_steps)")
-    parts += [
-        "    result = []",
-        "    for step in range(total_steps):",
-        '        result.append(optimizer.param_groups[0]["lr"])',
-        "        optimizer.step()",
-    ]
-    if has_warmup:
-        parts += [
-            "        if step < warmup_steps:",
-            "            warmup.step()",
-            "        if step in reports and step >= warmup_steps:",
-            "            scheduler.step(reports[step])",
-        ]
-    else:
-        parts += [
-            "        if step in reports:",
-            "            scheduler.step(reports[step])",
-        ]
-    parts.append("    return result")
-    return _finish(parts)
-
-
-def _plateau_warmup_text(warmup: int, has_warmup: bool) -> tuple[str, str]:
-    """The warmup paragraph, and the calls that run the schedule over N steps."""
-    if not has_warmup:
-        return "No warmup.", "lrs(reports, total_steps=N)"
-    calls = ("build_warmup(optimizer, total_steps=N) (stepped for the first run_length(N)[1] "
-             "steps) and lrs(reports, total_steps=N)")
-    if not warmup:
-        return (
-            "No warmup at this length: the tuned run's warmup rounds to none here. "
-            "build_warmup(optimizer, total_steps=N) gives the warmup of a longer run.",
-            calls,
-        )
-    return (
-        f"Warmup: for the first {warmup} steps the LR rises linearly, PEAK_LR * (step + 1) / "
-        f"{warmup + 1}, reaching PEAK_LR at step {warmup}, through the separate scheduler "
-        "build_warmup returns; evaluations made before step WARMUP_STEPS do not count.",
-        calls,
-    )
-
-
-def _plateau_loop(unit: str, warmup: bool) -> list[str]:
-    lines = []
-    if warmup:
-        lines.append("    warmup = build_warmup(optimizer)  # after build_scheduler")
-    if unit == "epoch":
-        lines += [
-            "    for step in range(TOTAL_STEPS):  # one step per epoch",
-            "        train_one_epoch(model, optimizer)  # ends with optimizer.step()",
-        ]
-    else:
-        lines += [
-            "    for step in range(TOTAL_STEPS):  # one step per batch",
-            "        ...  # forward, backward",
-            "        optimizer.step()",
-        ]
-    if warmup:
-        lines += [
-            "        if step < WARMUP_STEPS:",
-            "            warmup.step()  # the first WARMUP_STEPS steps only",
-            "        if time_to_evaluate(step):",
-            "            metric = evaluate(model)",
-            "            if step >= WARMUP_STEPS:",
-            "                scheduler.step(metric)  # once per evaluation, after the warmup",
-        ]
-    else:
-        lines += [
-            "        if time_to_evaluate(step):",
-            "            scheduler.step(evaluate(model))  # once per evaluation",
-        ]
-    return lines
-
-
 # --- assembling and checking the module -------------------------------------------------------
 def _finish(parts: list[str]) -> str:
     text = "\n".join(parts).rstrip() + "\n"
