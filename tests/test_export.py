@@ -4,32 +4,20 @@ user-defined families."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import json
 import math
 import shutil
 import subprocess
 from math import cos as imported_cos
-from pathlib import Path
 
 import pytest
 import torch
+from exported_module import load_module
 
 import autolr
 from autolr import ConfigError, ExportError, ScheduleSpec
 from autolr.export import export, render_json, render_python
-
-_counter = iter(range(10**6))
-
-
-def load_module(path: Path):
-    """Import an exported file under a fresh module name."""
-    name = f"exported_{path.stem}_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def imported_modules(source: str) -> set[str]:

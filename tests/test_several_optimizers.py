@@ -4,27 +4,17 @@ exported ``build_scheduler([opt_g, opt_d])``."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
 
 import pytest
 import torch
+from exported_module import load_module
 
 import autolr
 from autolr import ConfigError, ScheduleSpec
 from autolr.export import export
 
 STEPS = 60
-_counter = iter(range(10**6))
-
-
-def load_module(path: Path):
-    name = f"several_{path.stem}_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class TinyGan:
@@ -299,3 +289,21 @@ def test_exported_build_scheduler_explains_a_bad_list(tmp_path, make, error, mat
         with pytest.raises(error, match=match):
             module.build_scheduler(make(gan))
         assert gan.lrs() == [2e-4, 1e-3, 5e-4]  # nothing changed
+
+
+def test_a_schedule_over_several_optimizers_cuts_into_parts_that_keep_the_multiplier():
+    """What the Lightning callback does for a module that steps each optimizer's scheduler
+    itself: parts stepped separately still follow the one multiplier."""
+    spec = ScheduleSpec("linear", lr=0.2, total_steps=STEPS)
+    optimizers = [torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+                  for lr in (0.1, 0.05, 0.01)]
+    whole = spec.build(optimizers)
+    with pytest.raises(ValueError, match="each of the 3 optimizers' indices once"):
+        whole.parts([[0], [1]])
+    first, rest = whole.parts([[0], [2, 1]])
+    for _ in range(10):
+        first.step()
+        rest.step()
+    peak = spec.lr * spec.multiplier(10)
+    assert [o.param_groups[0]["lr"] for o in optimizers] == pytest.approx(
+        [peak, peak / 2, peak / 10])

@@ -4,12 +4,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from click.testing import CliRunner
+from exported_module import load_module
 
 import autolr
 from autolr import ConfigError, ScheduleSpec
@@ -21,7 +19,6 @@ TUNED_STEPS = 40
 LENGTHS = [4 * TUNED_STEPS, 25, 35, 1]
 USER_FAMILY = "transfer_test_sawtooth"
 
-_counter = iter(range(10**6))
 
 
 def transfer_sawtooth_factor(step, total_steps, teeth=3, floor=0.2):
@@ -71,14 +68,6 @@ def reports_for(spec: ScheduleSpec, total_steps: int) -> dict[int, float] | None
     values = [1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
     return {step: values[i % len(values)] - 0.1 * (i // len(values))
             for i, step in enumerate(range(2, total_steps, 3))}
-
-
-def load_module(path: Path):
-    name = f"transfer_{path.stem}_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_optimizer() -> torch.optim.Optimizer:
