@@ -302,6 +302,8 @@ def test_a_schedule_over_several_optimizers_cuts_into_parts_that_keep_the_multip
         whole.parts([[0], [1]])
     first, rest = whole.parts([[0], [2, 1]])
     for _ in range(10):
+        for optimizer in optimizers:
+            optimizer.step()
         first.step()
         rest.step()
     peak = spec.lr * spec.multiplier(10)
