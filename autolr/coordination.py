@@ -212,9 +212,15 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, trial_id: int) -> None:
-        """Beat for ``trial_id`` now (the caller holds the study lock) and from now on."""
-        self.storage.set_trial_user_attr(trial_id, "heartbeat", self.clock.now())
+    def now(self) -> float:
+        """The server's clock now: the value of a beat (seconds since the epoch)."""
+        return self.clock.now()
+
+    def add(self, trial_id: int, *, beaten: bool = False) -> None:
+        """Beat for ``trial_id`` now (the caller holds the study lock; ``beaten``: the caller
+        has just stored the trial's ``heartbeat``, from :meth:`now`) and from now on."""
+        if not beaten:
+            self.storage.set_trial_user_attr(trial_id, "heartbeat", self.clock.now())
         with self._lock:
             self._trials.add(trial_id)
         if self._thread is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,10 @@ class TrialControl:
         worker: str = "main",
         prune_after: float = 0.0,
         fidelity: float = 1.0,
+        attrs: Mapping[str, Any] | None = None,
     ) -> None:
+        """``attrs``: more user attributes to store on the trial as it starts, with its seed
+        and owner (in one write)."""
         self.trial = trial
         self.number = trial.number
         self.space = space
@@ -106,7 +110,7 @@ class TrialControl:
         self.end_reason: str | None = None
         self.end_detail: str | None = None
         self.warnings: list[str] = []
-        set_user_attrs(trial, {"seed": seed, "owner": owner})
+        set_user_attrs(trial, {**(attrs or {}), "seed": seed, "owner": owner})
         track_report_lrs(trial._trial_id, self.report_lrs)
 
     # --- called by the training code (directly or through a worker) ------------------------

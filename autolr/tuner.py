@@ -548,9 +548,10 @@ class StudyRun:
         if job.kind == "waiting":
             fidelity = float(attrs.get("fidelity", 1.0))
             job = Job("waiting", attrs.get("rung"), fidelity)
-        elif job.kind == "new":
-            trial.set_user_attr("rung", job.rung)
-            trial.set_user_attr("fidelity", fidelity)
+        # what the trial starts with, stored in one write
+        start = {"heartbeat": self.heartbeat.now()}
+        if job.kind == "new":
+            start.update(rung=job.rung, fidelity=fidelity)
         control = TrialControl(
             trial,
             self.space(),
@@ -558,8 +559,9 @@ class StudyRun:
             owner=self.owner,
             prune_after=self._prune_after(),
             fidelity=fidelity,
+            attrs=start,
         )
-        self.heartbeat.add(trial._trial_id)
+        self.heartbeat.add(trial._trial_id, beaten=True)
         if self.search is not None:
             self.search.started(job, self.search.planned_steps(job))
             if job.kind == "new" and job.rung == 0:

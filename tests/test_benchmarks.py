@@ -199,3 +199,29 @@ def test_readme_section_is_replaced_in_place(tmp_path):
     assert "old" not in text and "new" in text
     assert text.startswith("# B\n\nintro\n") and text.endswith("\n\nafter\n")
     assert text.count(report_md.START) == 1
+
+
+@pytest.mark.slow
+def test_tune_short_train_long_runs_through_the_exported_file(tmp_path):
+    """benchmarks/transfer.py in quick mode: each study's winner is trained at 3x its length
+    through the exported build_scheduler(optimizer, total_steps=3L), which gives the same run
+    as ScheduleSpec.with_total_steps, and every arm has numbers."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("AUTOLR_SCHEDULE", None)
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "transfer.py"), "--quick", "--out", str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads((tmp_path / "transfer.json").read_text())
+    assert results["workloads"]
+    for name, workload in results["workloads"].items():
+        assert workload["long_steps"] == 3 * workload["short_steps"], name
+        assert workload["export"]["path"] == "exported", workload["export"]["why"]
+        assert workload["export"]["max_lr_difference"] == 0.0
+        assert workload["export"]["same_run_check"]["difference"] == 0.0
+        winner = workload["arms"]["transferred"]["long"]
+        assert winner["spec"]["total_steps"] == workload["long_steps"]
+        for arm in workload["arms"].values():
+            assert _number(arm["long"]["mean"]), (name, arm["label"])
+    assert "Tune short, train long" in (tmp_path / "transfer.md").read_text()

@@ -1,0 +1,695 @@
+"""Tune short, train long: does the winner of a study on short runs still win on a 3x longer run?
+
+    python benchmarks/transfer.py                       # digits, friedman, char (about 9 min on
+                                                        #   2 cores) -> results/transfer.json, .md
+    python benchmarks/transfer.py --quick --out /tmp/transfer_quick   # smoke run, seconds
+    python benchmarks/transfer.py --workloads digits,friedman --seeds 5 --jobs 2
+
+For each workload of ``workloads.py``:
+
+1. an autolr study (``methods.run_autolr``: ``autolr.tune`` in process with its defaults, the
+   fidelity ladder and confirmation, ``--trials`` full runs of compute, study seed ``--seed``) on
+   runs of the workload's own length L (digits 8 epochs, friedman 25 epochs, char 400 steps);
+2. its winner stretched to 3L: through the exported file's
+   ``build_scheduler(optimizer, total_steps=3L)`` when ``autolr.export`` writes one that takes
+   ``total_steps`` (checked by exporting to a temporary folder and importing it; its ``lrs`` must
+   equal ``spec.with_total_steps(3L).lrs()``), else ``ScheduleSpec.with_total_steps(3L)``; the
+   results say which;
+3. every arm below trained at 3L on the same fresh seeds (:data:`EVAL_SEEDS`, never used by a
+   search), no reports to anyone, no pruning; the final validation metric (lower is better);
+4. for context, the same arms (but the sweep) at L on the same seeds: does the order hold?
+
+The arms, at 3L (``tuning`` is the compute spent choosing the schedule, in optimizer steps):
+
+``transferred``        the study's winner stretched to 3L (tuning: the whole study).
+``cosine_winner_lr``   cosine to 0 at the winner's peak LR, with the script's own warmup (5% for
+                       char, none elsewhere; not the winner's warmup): the winner's LR without
+                       its schedule (tuning: the study).
+``cosine_swept``       cosine to 0 with the script's warmup at the best of :data:`SWEEP_POINTS`
+                       log-spaced peak LRs over 0.1x-10x the script's LR (autolr's default range),
+                       each trained once at 3L on :data:`SWEEP_SEED`: tuning directly at the long
+                       length at about the study's compute (7 long runs = 21 short runs).
+``cosine_default_lr``  cosine to 0 with the script's warmup at the script's LR (tuning: none).
+``hand``               the workload's own schedule at the script's LR (tuning: none). On char
+                       the hand schedule is that same cosine; it is trained once.
+
+Identical (schedule, length, seed) runs are trained once and shared. Every run is seeded and uses
+one torch thread; runs go to ``--jobs`` processes (default 2). The metrics do not depend on the
+machine's load; the wall times do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import dataclasses
+import datetime as dt
+import importlib.util
+import inspect
+import json
+import math
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from run import git_commit, machine, versions  # noqa: E402
+from workloads import WORKLOADS, Settings, StepMeter, Workload, make_workload  # noqa: E402
+
+import autolr  # noqa: E402
+
+STRETCH = 3  # the long run is STRETCH times the study's run length
+EVAL_SEEDS = (8001, 8002, 8003, 8004, 8005)  # training seeds of every compared run
+SWEEP_SEED = 8101  # the one seed of the LR sweep at 3L
+SWEEP_POINTS = 7  # 0.1x, 0.215x, 0.464x, 1x, 2.15x, 4.64x, 10x the script's LR
+SWEEP_RANGE = (0.1, 10.0)
+# Seeds per workload at full size: char's runs cost 33 s each at 3L on one core, so it gets 3.
+DEFAULT_SEEDS = {"digits": 5, "friedman": 5, "char": 3}
+COST = {"char": 100, "friedman": 8, "digits": 1}  # rough relative cost: long jobs start first
+ARMS = ("transferred", "cosine_winner_lr", "cosine_swept", "cosine_default_lr", "hand")
+LABELS = {
+    "transferred": "autolr winner at L, stretched to 3L",
+    "cosine_winner_lr": "cosine to 0 at the winner's peak LR",
+    "cosine_swept": "cosine to 0, LR swept at 3L",
+    "cosine_default_lr": "cosine to 0 at the script's LR",
+    "hand": "the script's own schedule",
+}
+SHORT_ARMS = ("transferred", "cosine_winner_lr", "cosine_default_lr", "hand")
+METRICS = {"digits": "validation cross-entropy", "char": "validation loss, nats/char",
+           "friedman": "validation MSE, standardised target"}
+
+
+# --- settings ----------------------------------------------------------------------------------
+def stretched(settings: Settings, factor: int) -> Settings:
+    """The same workloads with runs ``factor`` times as long (epochs, or steps for char; char
+    keeps its evaluation every ``char_eval_every`` steps, so it reports ``factor`` times as
+    often)."""
+    return dataclasses.replace(
+        settings, digits_epochs=settings.digits_epochs * factor,
+        friedman_epochs=settings.friedman_epochs * factor,
+        char_steps=settings.char_steps * factor,
+    )
+
+
+_WORKLOADS: dict[tuple[str, str, int], Workload] = {}
+
+
+def workload(name: str, size: str, factor: int) -> Workload:
+    """The workload at ``size`` stretched ``factor`` times, cached per process (data loaded
+    once)."""
+    key = (name, size, factor)
+    if key not in _WORKLOADS:
+        _WORKLOADS[key] = make_workload(name, stretched(Settings.named(size), factor))
+    return _WORKLOADS[key]
+
+
+def cosine(w: Workload, lr: float) -> autolr.ScheduleSpec:
+    """Cosine to 0 at peak ``lr`` over ``w``'s run, with the script's own warmup."""
+    return autolr.ScheduleSpec("cosine", {"min_ratio": 0.0}, lr=lr, total_steps=w.total_steps,
+                               warmup_steps=w.warmup_steps())
+
+
+def sweep_lrs(base_lr: float, points: int) -> list[float]:
+    """``points`` peak LRs, log-spaced over SWEEP_RANGE times ``base_lr`` (ends included)."""
+    low, high = (math.log(base_lr * s) for s in SWEEP_RANGE)
+    if points == 1:
+        return [base_lr]
+    return [math.exp(low + (high - low) * i / (points - 1)) for i in range(points)]
+
+
+# --- tasks (run in worker processes) -----------------------------------------------------------
+def _init_worker() -> None:
+    import optuna
+    import torch
+
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def study_task(name: str, size: str, n_trials: int, seed: int) -> dict[str, Any]:
+    """The autolr study on runs of length L, as ``benchmarks/run.py``'s ``autolr`` method."""
+    from methods import run_autolr
+
+    w = workload(name, size, 1)
+    result = run_autolr(w, "autolr", n_trials, seed)
+    record = result.confirmation
+    return {
+        "winner": result.winner["spec"],
+        "summary": result.winner["summary"],
+        "trial": result.winner.get("trial"),
+        "best_search_value": result.best_value,
+        "confirmed": None if record is None else {
+            "mean": record["winner"]["mean"], "std": record["winner"]["std"],
+            "seeds": record["winner"]["seeds"], "changed": record["changed"],
+            "baseline": record["winner"]["baseline"],
+        },
+        "steps": result.steps,
+        "short_runs": result.steps / w.total_steps,
+        "trials": result.trials,
+        "configurations": result.configurations,
+        "search": result.search,
+        "ladder": None if result.ladder is None else result.ladder["describe"],
+        "notes": result.notes,
+        "wall_s": result.wall_s,
+    }
+
+
+def _load_module(path: str) -> Any:
+    module_spec = importlib.util.spec_from_file_location(f"_transfer_{Path(path).stem}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def train_task(name: str, size: str, factor: int, spec_json: str, seed: int,
+               exported: str | None) -> dict[str, Any]:
+    """One training run at ``factor`` times L on ``seed``: the schedule ``spec_json`` through
+    ``Workload.train``, or, with ``exported``, the exported file's
+    ``build_scheduler(optimizer, total_steps=...)`` in the same loop. Returns the final metric,
+    the optimizer steps and the seconds."""
+    w = workload(name, size, factor)
+    spec = autolr.ScheduleSpec.from_json(json.loads(spec_json))
+    meter = StepMeter()
+    start = time.perf_counter()
+    if exported is None:
+        value = w.train(spec, spec.lr, seed, meter=meter)
+    else:
+        module = _load_module(exported)
+        value = train_exported(w, module, spec.lr, seed, meter)
+    return {"value": value, "steps": meter.steps, "seconds": time.perf_counter() - start}
+
+
+def train_exported(w: Workload, module: Any, lr: float, seed: int, meter: StepMeter) -> float:
+    """``Workload.train``'s loop (default optimizer) with the exported file's scheduler over
+    ``w.total_steps``: what a user does with ``best_schedule.py`` in a longer run."""
+    import torch
+
+    torch.manual_seed(seed)
+    data = w.data()
+    model = w._model().to(w.device)
+    opt = w._optimizer(model, lr)
+    scheduler = module.build_scheduler(opt, total_steps=w.total_steps)
+    value = math.nan
+    model.train()
+    for batch, evaluate_after, _ in w._batches(data):
+        loss = w._loss(model, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        w._clip(model)
+        opt.step()
+        meter.steps += 1
+        scheduler.step()
+        if evaluate_after:
+            model.eval()
+            with torch.no_grad():
+                value = w._evaluate(model, data)
+            model.train()
+    return value
+
+
+# --- the exported file -------------------------------------------------------------------------
+def exported_path(spec: autolr.ScheduleSpec, long_steps: int, folder: Path,
+                  name: str) -> tuple[str | None, dict[str, Any]]:
+    """Export ``spec`` (length L) and check whether its ``build_scheduler`` and ``lrs`` take
+    ``total_steps`` and reproduce ``spec.with_total_steps(long_steps)``. Returns the file to
+    train the transferred arm with (None: use ``with_total_steps``) and what was found."""
+    path = folder / f"{name}_best_schedule.py"
+    autolr.export(spec, path, overwrite=True)
+    module = _load_module(str(path))
+    takes = "total_steps" in inspect.signature(module.build_scheduler).parameters
+    lrs_takes = "total_steps" in inspect.signature(module.lrs).parameters
+    info: dict[str, Any] = {"build_scheduler_takes_total_steps": takes,
+                            "lrs_takes_total_steps": lrs_takes, "max_lr_difference": None}
+    if not takes:
+        info["path"] = "with_total_steps"
+        info["why"] = ("the exported file's build_scheduler(optimizer) takes no total_steps yet: "
+                       "the long runs used ScheduleSpec.with_total_steps")
+        return None, info
+    if spec.metric_driven:
+        info["path"] = "with_total_steps"
+        info["why"] = ("the winner is a plateau schedule, exported as ReduceLROnPlateau stepped "
+                       "with the metric: the long runs used ScheduleSpec.with_total_steps")
+        return None, info
+    expected = spec.with_total_steps(long_steps).lrs()
+    if lrs_takes:
+        got = module.lrs(total_steps=long_steps)
+        info["max_lr_difference"] = (max(abs(a - b) for a, b in zip(got, expected))
+                                     if len(got) == len(expected) else math.inf)
+        if len(got) != len(expected) or info["max_lr_difference"] > 1e-12 * spec.lr:
+            info["path"] = "with_total_steps"
+            info["why"] = (f"the exported lrs(total_steps={long_steps}) differs from "
+                           f"with_total_steps (lengths {len(got)}/{len(expected)}, largest LR "
+                           f"difference {info['max_lr_difference']:.3g}): not used")
+            return None, info
+    info["path"] = "exported"
+    info["why"] = (f"the long runs used the exported file's build_scheduler(optimizer, "
+                   f"total_steps={long_steps})")
+    return str(path), info
+
+
+# --- the run -----------------------------------------------------------------------------------
+class Pool:
+    """Training tasks, each (schedule, length, seed) run once, on ``jobs`` processes."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.executor: futures.Executor | None = None
+        if jobs > 1:
+            self.executor = futures.ProcessPoolExecutor(
+                jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+        else:
+            _init_worker()
+        self.runs: dict[tuple[Any, ...], Any] = {}
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        if self.executor is None:
+            done: futures.Future[Any] = futures.Future()
+            done.set_result(fn(*args))
+            return done
+        return self.executor.submit(fn, *args)
+
+    def train(self, name: str, size: str, factor: int, spec: autolr.ScheduleSpec, seed: int,
+              exported: str | None = None) -> tuple[Any, ...]:
+        """Queue one run (once per distinct key); returns its key."""
+        key = (name, factor, json.dumps(spec.to_dict(), sort_keys=True), seed, exported)
+        if key not in self.runs:
+            self.runs[key] = self.submit(train_task, name, size, factor, key[2], seed, exported)
+        return key
+
+    def result(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        return self.runs[key].result()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: a non-finite number is written as null."""
+    return value if math.isfinite(value) else None
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    finite = [v for v in values if math.isfinite(v)]
+    return {
+        "values": [v if math.isfinite(v) else None for v in values],
+        "mean": statistics.fmean(finite) if len(finite) == len(values) and finite else None,
+        "std": statistics.stdev(finite) if len(finite) == len(values) > 1 else None,
+    }
+
+
+def paired(a: list[float], b: list[float]) -> dict[str, Any] | None:
+    """``a - b`` on the same seeds: mean, standard error, within noise (< 2 SE)."""
+    if len(a) != len(b) or len(a) < 2 or not all(map(math.isfinite, a + b)):
+        return None
+    diffs = [x - y for x, y in zip(a, b)]
+    mean = statistics.fmean(diffs)
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return {"mean": mean, "se": se, "within_noise": abs(mean) < 2 * se, "seeds": len(diffs)}
+
+
+def run_workload_phase_a(pool: Pool, name: str, args: argparse.Namespace,
+                         seeds: tuple[int, ...]) -> dict[str, Any]:
+    """Queue what needs no study: the sweep and the untuned arms."""
+    short, long = workload(name, args.size, 1), workload(name, args.size, STRETCH)
+    state: dict[str, Any] = {"short": short, "long": long, "seeds": seeds}
+    state["sweep"] = [(lr, pool.train(name, args.size, STRETCH, cosine(long, lr), SWEEP_SEED))
+                      for lr in sweep_lrs(short.base_lr, args.sweep_points)]
+    fixed = {"cosine_default_lr": lambda w: cosine(w, w.base_lr),
+             "hand": lambda w: w.hand_schedule(w.base_lr)}
+    state["specs"] = {(arm, f): make(w) for arm, make in fixed.items()
+                      for f, w in ((1, short), (STRETCH, long))}
+    state["keys"] = {(arm, f): [pool.train(name, args.size, f, spec, s) for s in seeds]
+                     for (arm, f), spec in state["specs"].items()}
+    return state
+
+
+def run_workload_phase_b(pool: Pool, name: str, args: argparse.Namespace, state: dict[str, Any],
+                         folder: Path) -> None:
+    """Queue what needs the study's winner (once the study is done)."""
+    short, long, seeds = state["short"], state["long"], state["seeds"]
+    study = state["study"].result()
+    state["study_record"] = study
+    winner = autolr.ScheduleSpec.from_json(study["winner"])
+    path, info = exported_path(winner, long.total_steps, folder, name)
+    state["export"] = info
+    stretched_spec = winner.with_total_steps(long.total_steps)
+    specs = state["specs"]
+    specs[("transferred", 1)] = winner
+    specs[("transferred", STRETCH)] = stretched_spec
+    specs[("cosine_winner_lr", 1)] = cosine(short, winner.lr)
+    specs[("cosine_winner_lr", STRETCH)] = cosine(long, winner.lr)
+    keys = state["keys"]
+    for arm in ("transferred", "cosine_winner_lr"):
+        keys[(arm, 1)] = [pool.train(name, args.size, 1, specs[(arm, 1)], s) for s in seeds]
+    keys[("transferred", STRETCH)] = [
+        pool.train(name, args.size, STRETCH, stretched_spec, s, path) for s in seeds]
+    keys[("cosine_winner_lr", STRETCH)] = [
+        pool.train(name, args.size, STRETCH, specs[("cosine_winner_lr", STRETCH)], s)
+        for s in seeds]
+    if path is not None:  # the same run through with_total_steps: does the exported path agree?
+        state["check_key"] = pool.train(name, args.size, STRETCH, stretched_spec, seeds[0])
+
+
+def run_workload_phase_c(pool: Pool, name: str, args: argparse.Namespace,
+                         state: dict[str, Any]) -> None:
+    """Queue the swept cosine's runs (once the sweep is done)."""
+    long, seeds, specs, keys = state["long"], state["seeds"], state["specs"], state["keys"]
+    sweep = [(lr, pool.result(key)["value"]) for lr, key in state["sweep"]]
+    finite = [(lr, v) for lr, v in sweep if math.isfinite(v)]
+    best_lr = min(finite, key=lambda item: item[1])[0] if finite else long.base_lr
+    state["sweep_values"] = sweep
+    specs[("cosine_swept", STRETCH)] = cosine(long, best_lr)
+    keys[("cosine_swept", STRETCH)] = [
+        pool.train(name, args.size, STRETCH, specs[("cosine_swept", STRETCH)], s) for s in seeds]
+
+
+def collect(pool: Pool, name: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The workload's record: the study, the export check, every arm at L and 3L, the sweep."""
+    from methods import describe
+
+    short, long, seeds = state["short"], state["long"], state["seeds"]
+    study = state["study_record"]
+    sweep_steps = sum(pool.result(key)["steps"] for _, key in state["sweep"])
+    tuning = {"transferred": study["steps"], "cosine_winner_lr": study["steps"],
+              "cosine_swept": sweep_steps, "cosine_default_lr": 0, "hand": 0}
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        record: dict[str, Any] = {"label": LABELS[arm], "tuning_steps": tuning[arm],
+                                  "tuning_long_runs": tuning[arm] / long.total_steps}
+        for factor, key_name in ((STRETCH, "long"), (1, "short")):
+            if (arm, factor) not in state["keys"]:
+                continue
+            spec = state["specs"][(arm, factor)]
+            results = [pool.result(key) for key in state["keys"][(arm, factor)]]
+            record[key_name] = {
+                "schedule": describe(spec), "lr": spec.lr, "spec": spec.to_dict(),
+                "seeds": list(seeds), **summary([r["value"] for r in results]),
+                "steps": sum(r["steps"] for r in results),
+                "seconds": sum(r["seconds"] for r in results),
+            }
+        arms[arm] = record
+    if json.dumps(arms["hand"]["long"]["spec"], sort_keys=True) == json.dumps(
+            arms["cosine_default_lr"]["long"]["spec"], sort_keys=True):
+        arms["hand"]["same_as"] = "cosine_default_lr"
+    check = None
+    if "check_key" in state:
+        a = pool.result(state["keys"][("transferred", STRETCH)][0])["value"]
+        b = pool.result(state["check_key"])["value"]
+        check = {"seed": seeds[0], "exported": _finite(a), "with_total_steps": _finite(b),
+                 "difference": _finite(a - b)}
+    state["export"]["same_run_check"] = check
+    for key_name in ("long", "short"):
+        base = arms["transferred"][key_name]["values"]
+        for arm in ARMS:
+            if key_name in arms[arm]:
+                arms[arm][key_name]["minus_transferred"] = (
+                    None if arm == "transferred"
+                    else paired(arms[arm][key_name]["values"], base))
+    ranking = {}
+    for key_name in ("short", "long"):
+        means = {arm: arms[arm][key_name]["mean"] for arm in SHORT_ARMS
+                 if arms[arm].get(key_name, {}).get("mean") is not None}
+        ranking[key_name] = sorted(means, key=lambda arm: means[arm])
+    return {
+        "title": short.title, "metric": METRICS[name], "optimizer": short.optimizer_name,
+        "hand": short.hand_name, "base_lr": short.base_lr,
+        "short_steps": short.total_steps, "long_steps": long.total_steps,
+        "study": study, "study_long_runs": study["steps"] / long.total_steps,
+        "export": state["export"],
+        "sweep": {"seed": SWEEP_SEED, "steps": sweep_steps,
+                  "points": [{"lr": lr, "value": v if math.isfinite(v) else None}
+                             for lr, v in state["sweep_values"]],
+                  "best_lr": state["specs"][("cosine_swept", STRETCH)].lr},
+        "arms": arms,
+        "ranking": ranking,
+    }
+
+
+# --- markdown ----------------------------------------------------------------------------------
+def _ms(record: dict[str, Any] | None, digits: int) -> str:
+    if not record or record.get("mean") is None:
+        return "—"
+    std = record.get("std")
+    spread = f" ± {std:.{digits}f}" if std is not None else ""
+    return f"{record['mean']:.{digits}f}{spread}"
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _diff(d: dict[str, Any] | None, digits: int) -> str:
+    if d is None:
+        return "—"
+    noise = "within noise" if d["within_noise"] else "beyond noise"
+    return f"{d['mean']:+.{digits}f} ± {d['se']:.{digits}f} ({noise})"
+
+
+def render(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        "# Tune short, train long (`benchmarks/transfer.py`)",
+        "",
+        f"{meta['date']}, {meta['machine']}; commit {meta['git']}; "
+        f"autolr from {meta['autolr_source']['path']} (sources "
+        f"{meta['autolr_source']['sha256']}); "
+        f"`{meta['command']}`, {meta['wall_s']:.0f} s wall, {meta['jobs']} process(es), one "
+        "torch thread each. " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
+        "",
+        f"Each study: `autolr.tune` with its defaults (fidelity ladder, confirmation), "
+        f"n_trials = {meta['trials']} full runs of compute at length L, study seed "
+        f"{meta['seed']}. Every arm is trained from scratch at {STRETCH}L (and at L for "
+        "context) on the same fresh seeds; final validation metric, lower is better, mean ± "
+        "sample std over the seeds. *minus transferred*: the arm's value minus the transferred "
+        "winner's on the same seed, mean ± standard error (positive: the transferred winner is "
+        "better; within noise when under 2 SE). Tuning compute in long runs "
+        f"({STRETCH}L steps each); the evaluation runs themselves are not counted.",
+        "",
+    ]
+    d = 4  # decimals
+    lines += [
+        f"| workload | transferred winner at {STRETCH}L | best other arm at {STRETCH}L | "
+        f"transferred minus cosine at the winner's LR, at L / at {STRETCH}L | study compute "
+        f"({STRETCH}L runs) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, w in results["workloads"].items():
+        arms = w["arms"]
+        others = [a for a in ARMS[1:] if arms[a]["long"]["mean"] is not None]
+        best = min(others, key=lambda a: arms[a]["long"]["mean"]) if others else None
+        flipped = [arms["cosine_winner_lr"][k]["minus_transferred"] for k in ("short", "long")]
+        gaps = " / ".join("—" if g is None else _diff({**g, "mean": -g["mean"]}, d)
+                          for g in flipped)
+        shown = "—" if best is None else f"{LABELS[best]}: {_ms(arms[best]['long'], d)}"
+        lines.append(f"| {name} | {_ms(arms['transferred']['long'], d)} | {shown} | {gaps} | "
+                     f"{w['study_long_runs']:.1f} |")
+    lines.append("")
+    for w in results["workloads"].values():
+        study = w["study"]
+        seeds = len(w["arms"]["transferred"]["long"]["seeds"])
+        confirmed = study["confirmed"]
+        why = w["export"]["why"]
+        conf = ("" if confirmed is None else
+                f", confirmed mean {confirmed['mean']:.4f} over {confirmed['seeds']} seeds")
+        lines += [
+            f"## {w['title']}",
+            "",
+            f"L = {w['short_steps']:,} steps, {STRETCH}L = {w['long_steps']:,} steps; "
+            f"{w['optimizer']}; script's LR {w['base_lr']:g}; metric: {w['metric']}; "
+            f"{seeds} seeds ({', '.join(map(str, w['arms']['transferred']['long']['seeds']))}).",
+            "",
+            f"Study: {study['trials']} runs, {study['configurations']} configurations, "
+            f"{study['steps']:,} steps = {study['short_runs']:.1f} runs of L = "
+            f"{w['study_long_runs']:.1f} runs of {STRETCH}L, {study['wall_s']:.0f} s; winner "
+            f"`{study['summary']}` (trial {study['trial']}; best search value "
+            f"{study['best_search_value']:.4f}{conf}). {why[:1].upper()}{why[1:]}.",
+            "",
+            f"| schedule | at {STRETCH}L | tuning compute ({STRETCH}L runs) | final metric at "
+            f"{STRETCH}L | minus transferred, at {STRETCH}L | final metric at L | minus "
+            "transferred, at L |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for arm in ARMS:
+            a = w["arms"][arm]
+            same = " (the same runs as cosine at the script's LR)" if a.get("same_as") else ""
+            lines.append(
+                f"| {a['label']}{same} | `{a['long']['schedule']}` | "
+                f"{a['tuning_long_runs']:.1f} | {_ms(a['long'], d)} | "
+                f"{_diff(a['long'].get('minus_transferred'), d)} | {_ms(a.get('short'), d)} | "
+                f"{_diff(a.get('short', {}).get('minus_transferred'), d)} |"
+            )
+        sweep = ", ".join(
+            f"{p['lr']:.3g}: {p['value']:.4f}" if p["value"] is not None else f"{p['lr']:.3g}: —"
+            for p in w["sweep"]["points"])
+        order = {k: " < ".join(v) for k, v in w["ranking"].items()}
+        lrs = [p["lr"] for p in w["sweep"]["points"]]
+        if len(lrs) > 1 and w["sweep"]["best_lr"] in (lrs[0], lrs[-1]):
+            sweep += " (at an edge of the range swept)"
+        lines += [
+            "",
+            f"LR sweep at {STRETCH}L (cosine, seed {w['sweep']['seed']}, "
+            f"{len(w['sweep']['points'])} runs): {sweep}; best {w['sweep']['best_lr']:.3g}.",
+            "",
+            f"Order of the means (best first) at L: {order['short']}; at {STRETCH}L: "
+            f"{order['long']}.",
+        ]
+        check = w["export"].get("same_run_check")
+        if check is not None:
+            same = ("identical" if check["difference"] == 0 else
+                    f"difference {_number(check['difference'], '.2g')}")
+            lines += ["", f"The exported file against with_total_steps on seed {check['seed']}: "
+                          f"{_number(check['exported'], '.6f')} and "
+                          f"{_number(check['with_total_steps'], '.6f')} ({same}); largest LR "
+                          f"difference {_number(w['export']['max_lr_difference'], '.2g')}."]
+        if study["winner"]["family"] == "plateau":
+            lines += ["", "The winner is a plateau schedule: its patience and cooldown count "
+                          f"evaluations, which are not rescaled, and a {STRETCH}L run makes "
+                          f"{STRETCH} times as many."]
+        if study["notes"]:
+            lines += ["", "Study notes: " + "; ".join(study["notes"])]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def autolr_source() -> dict[str, str]:
+    """Where the autolr that ran was imported from, and a SHA-256 of its ``.py`` files (names
+    and contents, sorted): identifies a working tree that differs from the commit."""
+    import hashlib
+
+    root = Path(autolr.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return {"path": str(root), "sha256": digest.hexdigest()[:16]}
+
+
+# --- main --------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: tiny runs, 8 trials, 2 seeds, 3 sweep points, digits "
+                             "and friedman (seconds)")
+    parser.add_argument("--workloads", default=None,
+                        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all; "
+                             "digits,friedman with --quick)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="the study's budget, in full runs of L (default 20; 8 with --quick)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"training seeds per arm, at most {len(EVAL_SEEDS)} (default: "
+                             "digits 5, friedman 5, char 3; 2 with --quick)")
+    parser.add_argument("--sweep-points", type=int, default=None,
+                        help=f"peak LRs of the cosine sweep at {STRETCH}L (default "
+                             f"{SWEEP_POINTS}; 3 with --quick)")
+    parser.add_argument("--seed", type=int, default=0, help="the study seed (default 0)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="folder for transfer.json and transfer.md (default "
+                             "benchmarks/results)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only re-render a transfer.json as transfer.md beside it")
+    args = parser.parse_args(argv)
+    names = args.workloads or ("digits,friedman" if args.quick else ",".join(WORKLOADS))
+    args.workload_list = [n.strip() for n in names.split(",") if n.strip()]
+    for name in args.workload_list:
+        if name not in WORKLOADS:
+            parser.error(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
+    args.trials = args.trials or (8 if args.quick else 20)
+    args.sweep_points = args.sweep_points or (3 if args.quick else SWEEP_POINTS)
+    if args.seeds is not None and not 2 <= args.seeds <= len(EVAL_SEEDS):
+        parser.error(f"--seeds must be 2 to {len(EVAL_SEEDS)}, got {args.seeds}")
+    if args.trials < 1 or args.jobs < 1 or args.sweep_points < 1:
+        parser.error("--trials, --jobs and --sweep-points must be at least 1")
+    args.size = "quick" if args.quick else "cpu"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render is not None:
+        results = json.loads(args.render.read_text(encoding="utf-8"))
+        (args.render.parent / "transfer.md").write_text(render(results), encoding="utf-8")
+        print(f"wrote {args.render.parent / 'transfer.md'}")
+        return 0
+    start = time.perf_counter()
+    warnings.simplefilter("ignore")
+    order = sorted(args.workload_list, key=lambda n: -COST[n])
+    seeds = {n: EVAL_SEEDS[: args.seeds or (2 if args.quick else DEFAULT_SEEDS[n])]
+             for n in order}
+    print(f"transfer: {', '.join(order)}; study of {args.trials} runs at L, arms at "
+          f"{STRETCH}L and L on {', '.join(f'{n} {len(s)}' for n, s in seeds.items())} seeds; "
+          f"{args.jobs} process(es)", flush=True)
+    pool = Pool(args.jobs)
+    workloads: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="autolr_transfer_") as tmp:
+            # the studies first: the runs of their winners wait for them
+            studies = {n: pool.submit(study_task, n, args.size, args.trials, args.seed)
+                       for n in order}
+            states = {n: run_workload_phase_a(pool, n, args, seeds[n]) for n in order}
+            for n in order:
+                states[n]["study"] = studies[n]
+            # (workload, phase) -> the futures it waits for; each phase queues its runs once
+            # they are all done, so that the processes never wait on one workload's study
+            waiting = {(n, "b"): [states[n]["study"]] for n in order}
+            waiting.update({(n, "c"): [pool.runs[key] for _, key in states[n]["sweep"]]
+                            for n in order})
+            while waiting:
+                ready = [job for job, fs in waiting.items() if all(f.done() for f in fs)]
+                if not ready:
+                    futures.wait([f for fs in waiting.values() for f in fs if not f.done()],
+                                 return_when=futures.FIRST_COMPLETED)
+                    continue
+                for n, phase in ready:
+                    del waiting[(n, phase)]
+                    if phase == "b":
+                        run_workload_phase_b(pool, n, args, states[n], Path(tmp))
+                        print(f"[{time.perf_counter() - start:6.1f}s] {n}: study done, winner "
+                              f"{states[n]['study_record']['summary']}; long runs through "
+                              f"{states[n]['export']['path']}", flush=True)
+                    else:
+                        run_workload_phase_c(pool, n, args, states[n])
+            for n in order:
+                workloads[n] = collect(pool, n, states[n])
+                t = workloads[n]["arms"]
+                print(f"[{time.perf_counter() - start:6.1f}s] {n}: at {STRETCH}L "
+                      + ", ".join(f"{arm} {_ms(t[arm]['long'], 4)}" for arm in ARMS),
+                      flush=True)
+    finally:
+        pool.close()
+    results = {
+        "meta": {
+            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "mode": "quick" if args.quick else "full",
+            "size": args.size, "stretch": STRETCH, "trials": args.trials, "seed": args.seed,
+            "jobs": args.jobs, "sweep_points": args.sweep_points,
+            "sweep_range": list(SWEEP_RANGE), "eval_seeds": {n: list(s) for n, s in seeds.items()},
+            "wall_s": round(time.perf_counter() - start, 1),
+            "machine": machine("cpu"), "versions": versions(), "git": git_commit(),
+            "autolr_source": autolr_source(),
+            "command": " ".join(["transfer.py", *(argv if argv is not None else sys.argv[1:])]),
+        },
+        "workloads": {n: workloads[n] for n in args.workload_list},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "transfer.json").write_text(json.dumps(results, indent=1, allow_nan=False) + "\n",
+                                            encoding="utf-8")
+    markdown = render(results)
+    (args.out / "transfer.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"wrote {args.out / 'transfer.json'} and transfer.md in "
+          f"{results['meta']['wall_s']:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
