@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
+from subprocess_runs import finish
 
 import autolr
 
@@ -66,14 +67,7 @@ def plain_runs(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, P
 
 
 def _finish(proc: subprocess.Popen) -> tuple[str, str]:
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"timed out after {TIMEOUT_S} s:\n{out}\n{err}")
-    assert proc.returncode == 0, f"exit status {proc.returncode}\n{out}\n{err}"
-    return out, err
+    return finish(proc, TIMEOUT_S)
 
 
 @pytest.fixture()

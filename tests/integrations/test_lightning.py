@@ -28,6 +28,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from subprocess_runs import finish
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -83,14 +84,7 @@ def runs(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, Path]]]
 
 
 def _finish(proc: subprocess.Popen) -> tuple[str, str]:
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"timed out after {TIMEOUT_S} s:\n{out}\n{err}")
-    assert proc.returncode == 0, f"exit status {proc.returncode}\n{out}\n{err}"
-    return out, err
+    return finish(proc, TIMEOUT_S)
 
 
 def _expected_lrs(spec: autolr.ScheduleSpec, steps: list[int]) -> list[float]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from subprocess_runs import finish
 
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
@@ -60,14 +61,7 @@ def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
 
 
 def _finish(proc: subprocess.Popen) -> str:
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"timed out after {TIMEOUT_S} s:\n{out}\n{err}")
-    assert proc.returncode == 0, f"exit status {proc.returncode}\n{out}\n{err}"
-    return out
+    return finish(proc, TIMEOUT_S)[0]
 
 
 @pytest.fixture(scope="module")
