@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 
 import pytest
 
@@ -18,3 +19,12 @@ def finish(proc: subprocess.Popen, timeout_s: float) -> tuple[str, str]:
         pytest.fail(f"timed out after {timeout_s} s:\n{out}\n{err}")
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{out}\n{err}"
     return out, err
+
+
+def kill_unfinished(procs: Iterable[subprocess.Popen]) -> None:
+    """Kill the scripts of ``procs`` still running (a test that failed before waiting for
+    them), and reap them."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

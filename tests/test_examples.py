@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
-from subprocess_runs import finish
+from subprocess_runs import finish, kill_unfinished
 
 import autolr
 
@@ -60,10 +60,7 @@ def plain_runs(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, P
         )
         procs[name] = (proc, cwd)
     yield procs
-    for proc, _ in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    kill_unfinished(proc for proc, _ in procs.values())
 
 
 def _finish(proc: subprocess.Popen) -> tuple[str, str]:

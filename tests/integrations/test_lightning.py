@@ -28,7 +28,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from subprocess_runs import finish
+from subprocess_runs import finish, kill_unfinished
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -77,10 +77,7 @@ def runs(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, Path]]]
         procs[name] = (subprocess.Popen(command, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True), cwd)
     yield procs
-    for proc, _ in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    kill_unfinished(proc for proc, _ in procs.values())
 
 
 def _finish(proc: subprocess.Popen) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from subprocess_runs import finish
+from subprocess_runs import finish, kill_unfinished
 
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
@@ -79,10 +79,7 @@ def runs(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, Path]]]
                          plain_dir), plain_dir),
     }
     yield procs
-    for proc, _ in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    kill_unfinished(proc for proc, _ in procs.values())
 
 
 @pytest.fixture(scope="module")
