@@ -203,14 +203,17 @@ def test_ctrl_c_leaves_a_consistent_study_that_the_same_command_completes(toy, t
                                stderr=subprocess.STDOUT, text=True)
     db = tmp_path / "studies" / "toy.db"
     deadline = time.time() + 120
-    while True:  # wait until a trial has finished and the next one is running
+    while True:  # wait until a trial has finished and the next one is training on its schedule
         assert process.poll() is None and time.time() < deadline
         try:
             with sqlite3.connect(db) as connection:
                 states = [s for (s,) in connection.execute("select state from trials")]
+                training = connection.execute(
+                    "select count(*) from trials join trial_user_attributes using (trial_id) "
+                    "where state = 'RUNNING' and key = 'spec'").fetchone()[0]
         except sqlite3.OperationalError:  # the database or its tables do not exist yet
-            states = []
-        if "COMPLETE" in states and "RUNNING" in states:
+            states, training = [], 0
+        if "COMPLETE" in states and training:
             break
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
