@@ -6,9 +6,10 @@ after another (:mod:`autolr.worker_main`). GPU workers see one GPU each through
 on a shared GPU runs out of memory that GPU drops to one worker fewer and the trial's
 configuration runs again); CPU workers split the cores through torch's thread count. A worker that
 dies is replaced and its trial failed with the reason and the last lines of its output; a trial
-past ``trial_timeout`` is stopped and failed. Each worker's output goes to a log file. With
-``seed_arg`` (``autolr tune --seed-arg --seed``), each trial's seed reaches the script as that
-option.
+past ``trial_timeout`` (counted from when its worker is ready: a replacement worker's start-up,
+importing torch, is not the trial's time) is stopped and failed. Each worker's output goes to a
+log file. With ``seed_arg`` (``autolr tune --seed-arg --seed``), each trial's seed reaches the
+script as that option.
 
 The workers start when the pool is made, so their imports (torch: seconds) overlap the parent's
 own start-up (opening the study, reading its trials). A trial's reports reach the parent
@@ -39,6 +40,8 @@ from autolr.trial_control import TrialControl, TrialOutcome
 
 LOG_TAIL_LINES = 20
 POLL_S = 0.2
+# how long a worker may take to start (import torch, initialise CUDA) before its trial fails
+START_LIMIT_S = 300.0
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Slot:
     started: float = 0.0
     step: int = 0
     jobs: int = 0  # trials its current process was given (0: it may still be importing)
+    ready: bool = False  # its current process has started (imported torch)
     # a decision other than "continue" already sent for the running trial: (decision, detail)
     decided: tuple[str, str] | None = None
 
@@ -271,6 +275,7 @@ class WorkerPool:
         child_socket.close()
         slot.connection = Connection(parent_socket.detach())
         slot.jobs = 0
+        slot.ready = False
 
     def _stop(self, slot: Slot) -> None:
         if slot.process is not None and slot.process.poll() is None:
@@ -295,7 +300,10 @@ class WorkerPool:
             return
         kind = message[0]
         if kind == "ready":
-            pass  # the worker has imported torch; nothing to do until it asks for a schedule
+            # the worker has imported torch; a trial given to it meanwhile starts its clock now
+            slot.ready = True
+            if control is not None:
+                slot.started = time.time()
         elif kind == "schedule":
             _, base_lr, total_steps = message
             try:
@@ -418,13 +426,22 @@ class WorkerPool:
         now = time.time()
         for slot in self.slots_list:
             control = slot.control
-            if control is not None and now - slot.started > self.trial_timeout:
-                self._stop(slot)
+            if control is None:
+                continue
+            if slot.ready and now - slot.started > self.trial_timeout:
                 error = (
                     f"The trial ran longer than --trial-timeout={self.trial_timeout:g} s and was "
                     "stopped. Raise the limit or shorten the trial."
                 )
-                self._release(slot, control.failed("timeout", error, "timeout"))
+            elif not slot.ready and now - slot.started > START_LIMIT_S:
+                error = (
+                    f"The worker process did not start within {START_LIMIT_S:g} s (importing "
+                    f"torch), so its trial was stopped. Its output:\n{self._log_tail(slot)}"
+                )
+            else:
+                continue
+            self._stop(slot)
+            self._release(slot, control.failed("timeout", error, "timeout"))
 
     def _log_tail(self, slot: Slot, lines: int = LOG_TAIL_LINES) -> str:
         if slot.log is not None:

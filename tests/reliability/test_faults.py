@@ -244,6 +244,28 @@ def test_a_trial_that_hangs_is_stopped_by_the_trial_timeout(toy, tmp_path, tally
     tally.survived(len(hung))
 
 
+def test_a_slow_worker_start_up_is_not_the_trials_time(toy, tmp_path, tally):
+    """--trial-timeout counts from when the worker is ready: a worker that takes longer than the
+    limit to start (here 3 s more, through a sitecustomize that only workers run) still trains
+    its trials, where counting its start-up failed every trial a loaded machine gave it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, time\nif os.environ.get('AUTOLR_TORCH_THREADS'):\n    time.sleep(3)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run(
+        _command(toy, "--trials", "3", "--seed", "0", "--trial-timeout", "2", *FULL),
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+    )
+    tally.fault()
+    assert result.returncode == 0, result.stdout + result.stderr
+    trials = _trials(tmp_path / "studies" / "toy.db")
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3, [
+        t.user_attrs.get("error") for t in trials]
+    tally.survived()
+
+
 def test_a_worker_that_hits_a_memory_limit_fails_its_trial_only(toy, tmp_path, tally):
     db = tmp_path / "studies" / "toy.db"
     result = subprocess.run(
