@@ -13,17 +13,30 @@ import shlex
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from autolr.errors import ConfigError
-from autolr.storage_retry import RetryingStorage, cached, is_connection_error, root_line
+from autolr.storage_retry import (
+    RetryingStorage,
+    cached,
+    is_connection_error,
+    is_sqlite_locked,
+    root_line,
+)
 
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 60
+# Opening a SQLite file several processes open at once: SQLite answers "database is locked"
+# at once, without waiting out the busy timeout, where waiting could deadlock (two
+# connections upgrading their locks together). The open is tried again, pausing from
+# OPEN_FIRST_PAUSE_S up to OPEN_MAX_PAUSE_S, for BUSY_TIMEOUT_S of pauses in all.
+OPEN_FIRST_PAUSE_S = 0.05
+OPEN_MAX_PAUSE_S = 2.0
 # pg_advisory_lock key held while Optuna creates its tables in a new PostgreSQL database
 SCHEMA_LOCK_KEY = 0x6175746F6C72  # "autolr"
 SCHEMA_ATTEMPTS = 5
@@ -62,23 +75,63 @@ def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.Bas
             "instead."
         )
     path = sqlite_path(url)
-    engine_kwargs: dict[str, Any] = {}
-    writable = True
     if path is not None:
-        writable = _prepare_sqlite_file(path)
-        engine_kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
-        if not writable and write:
-            raise ConfigError(
-                f"The study database {str(path)!r} is read-only here, and autolr tune writes "
-                "every trial to it. Make it (and its folder) writable, or copy it somewhere "
-                "writable and pass --storage sqlite:///COPY. autolr show, export and report "
-                "read it as it is."
-            )
-        if not writable:  # nobody can write it: read it as an immutable file
-            url = f"sqlite:///file:{path.as_posix()}?mode=ro&immutable=1&uri=true"
-    else:
-        url = with_driver(url)
-        engine_kwargs["pool_pre_ping"] = True
+        return _while_locked(lambda: _open_sqlite(url, path, write=write), path)
+    url = with_driver(url)
+    return _open_database(url, {"pool_pre_ping": True}, None)
+
+
+def _open_sqlite(url: str, path: Path, *, write: bool) -> RetryingStorage:
+    """The storage for a SQLite file, prepared (WAL), or read as an immutable file when this
+    process cannot write it."""
+    writable = _prepare_sqlite_file(path)
+    if not writable and write:
+        raise ConfigError(
+            f"The study database {str(path)!r} is read-only here, and autolr tune writes "
+            "every trial to it. Make it (and its folder) writable, or copy it somewhere "
+            "writable and pass --storage sqlite:///COPY. autolr show, export and report "
+            "read it as it is."
+        )
+    if not writable:  # nobody can write it: read it as an immutable file
+        url = f"sqlite:///file:{path.as_posix()}?mode=ro&immutable=1&uri=true"
+    storage = _open_database(url, {"connect_args": {"timeout": BUSY_TIMEOUT_S}}, path)
+    if writable:
+        _tune_sqlite_connections(storage.rdb)
+    return storage
+
+
+def _while_locked(
+    open_once: Callable[[], RetryingStorage], path: Path, *,
+    pause: Callable[[float], None] = time.sleep,
+) -> RetryingStorage:
+    """``open_once()``, tried again while the SQLite file at ``path`` is locked by another
+    process opening it (see OPEN_FIRST_PAUSE_S)."""
+    waited = 0.0  # seconds paused so far
+    delay = OPEN_FIRST_PAUSE_S
+    while True:
+        try:
+            return open_once()
+        except Exception as exc:
+            if not is_sqlite_locked(exc):
+                if isinstance(exc, ConfigError):
+                    raise
+                raise damaged_sqlite(path, exc) from exc
+            if waited >= BUSY_TIMEOUT_S:
+                raise ConfigError(
+                    f"The study database {str(path)!r} stayed locked by another process for "
+                    f"{BUSY_TIMEOUT_S:g} s ({root_line(exc)}). Is something holding it open (a "
+                    "sqlite3 shell in a transaction, a backup)? Close it and run the command "
+                    "again."
+                ) from exc
+            pause(delay)
+            waited += delay
+            delay = min(delay * 2, OPEN_MAX_PAUSE_S)
+
+
+def _open_database(url: str, engine_kwargs: dict[str, Any],
+                   path: Path | None) -> RetryingStorage:
+    """Optuna's storage for ``url``, every failure but a locked SQLite file explained (that
+    one is left to :func:`_while_locked`)."""
     where = server_of(url)
     try:
         rdb = _create_rdb(url, engine_kwargs)
@@ -97,6 +150,8 @@ def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.Bas
                 f"{shlex.quote(display_url(url))}"
             ) from exc
         if path is not None:
+            if is_sqlite_locked(exc):
+                raise
             raise damaged_sqlite(path, exc) from exc
         if is_connection_error(exc) and "does not exist" in reason and "database" in reason:
             missing = reason.split("FATAL:")[-1].strip()
@@ -115,8 +170,6 @@ def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.Bas
             f"Cannot open the storage {display_url(url)!r}: {type(exc).__name__}: "
             f"{root_line(exc)}. Check the URL, the database name and your permissions."
         ) from exc
-    if path is not None and writable:
-        _tune_sqlite_connections(rdb)
     return RetryingStorage(cached(rdb), rdb, where)
 
 
@@ -269,6 +322,8 @@ def _prepare_sqlite_file(path: Path) -> bool:
         finally:
             connection.close()
     except sqlite3.Error as exc:
+        if "locked" in str(exc):
+            raise  # another process is opening it too: tried again by _while_locked
         raise damaged_sqlite(path, exc) from exc
     return True
 

@@ -69,9 +69,17 @@ def _sqlite_error(exc: BaseException) -> str | None:
     import sqlite3
 
     for item in _chain(exc):
-        if isinstance(item, sqlite3.Error):
-            return str(item)
+        for error in (item, getattr(item, "orig", None)):  # SQLAlchemy keeps the driver's
+            if isinstance(error, sqlite3.Error):
+                return str(error)
     return None
+
+
+def is_sqlite_locked(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is SQLite's "database is locked": another
+    connection holds the file for now."""
+    message = _sqlite_error(exc)
+    return message is not None and "locked" in message
 
 
 def is_connection_error(exc: BaseException) -> bool:

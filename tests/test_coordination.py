@@ -147,6 +147,50 @@ def test_a_lost_connection_is_retried_with_backoff_then_named():
         with_retries(refused_statement, "at db:5432", 60, pause=pauses.append)
 
 
+def _locked() -> sa_exc.OperationalError:
+    import sqlite3
+
+    driver = sqlite3.OperationalError("database is locked")
+    try:  # raised as SQLAlchemy raises it: the driver's error as its cause
+        raise sa_exc.OperationalError("PRAGMA", {}, driver) from driver
+    except sa_exc.OperationalError as exc:
+        return exc
+
+
+def test_a_sqlite_file_locked_while_another_process_opens_it_is_opened(tmp_path, monkeypatch):
+    """Two ``autolr tune`` started together on a new SQLite file: SQLite may answer "database
+    is locked" at once (it does not wait where waiting could deadlock); the open is tried
+    again instead of failing the command."""
+    calls = {"n": 0}
+
+    class Contended(optuna.storages.RDBStorage):
+        def __init__(self, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] <= 2:
+                raise _locked()
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", Contended)
+    storage = open_storage(f"sqlite:///{tmp_path}/new.db", write=True)
+    optuna.create_study(study_name="s", storage=storage).optimize(lambda t: 1.0, n_trials=1)
+    assert calls["n"] == 3
+    assert len(optuna.load_study(study_name="s", storage=storage).trials) == 1
+
+
+def test_a_sqlite_file_that_stays_locked_on_open_is_named(tmp_path, monkeypatch):
+    import autolr.storage as autolr_storage
+
+    class Locked(optuna.storages.RDBStorage):
+        def __init__(self, *args, **kwargs):
+            raise _locked()
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", Locked)
+    monkeypatch.setattr(autolr_storage, "BUSY_TIMEOUT_S", 0.3)
+    with pytest.raises(ConfigError, match=r"new.db' stayed locked by another process for 0.3 s "
+                                          r"\(database is locked\)\. Is something holding it"):
+        open_storage(f"sqlite:///{tmp_path}/new.db", write=True)
+
+
 def test_the_retry_window_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv(storage_retry.RETRY_ENV, "7")
     assert storage_retry.retry_seconds() == 7
