@@ -35,7 +35,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from autolr.ladder import requeue_attrs
+from autolr.ladder import requeue_attrs, requeue_params
 from autolr.storage import sqlite_path
 from autolr.storage_retry import RetryingStorage, with_retries
 
@@ -285,7 +285,8 @@ def recover_abandoned_trials(
             trial._trial_id, "error", "the process running this trial stopped without ending it"
         )
         study.tell(trial.number, state=TrialState.FAIL)
-        if "requeued_from" not in trial.user_attrs and trial.params:
-            study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
+        params = requeue_params(trial)
+        if "requeued_from" not in trial.user_attrs and params:
+            study.enqueue_trial(params, user_attrs=requeue_attrs(trial))
         recovered.append(trial.number)
     return recovered

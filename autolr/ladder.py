@@ -583,6 +583,17 @@ def params_key(params: Mapping[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
+def requeue_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The configuration a run queued again repeats: what it was queued with (a baseline, a
+    promotion, a confirmation: all fixed before the first parameter is sampled) and what was
+    sampled. Empty for a fresh trial stopped before its first parameter: the sampler draws a
+    new one instead."""
+    fixed = trial.system_attrs.get("fixed_params")
+    params = dict(fixed) if isinstance(fixed, dict) else {}
+    params.update(trial.params)
+    return params
+
+
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The user attributes a run queued again (after an interruption or a crash) keeps: what
     it was (a baseline; its rung, fidelity and the run it promotes; the configuration it

@@ -30,7 +30,7 @@ from autolr.coordination import (
     recover_abandoned_trials,
 )
 from autolr.errors import AutolrWarning, ConfigError, StudyStopped
-from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs
+from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs, requeue_params
 from autolr.ladder_search import LadderSearch
 from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
 from autolr.pruning import DEFAULT_GRACE, make_pruner
@@ -453,9 +453,7 @@ class StudyRun:
             self.heartbeat.remove(control.trial._trial_id)
             try:
                 self.study.tell(control.trial, state=TrialState.FAIL)
-                if control.trial.params:
-                    self.study.enqueue_trial(dict(control.trial.params),
-                                             user_attrs=requeue_attrs(control.trial))
+                self._requeue(control.trial)
             except Exception:
                 left.append(control.number)
         if len(left) == 1:
@@ -608,9 +606,8 @@ class StudyRun:
             return
         if outcome.state == TrialState.COMPLETE:
             self._expected_reports = max(self._expected_reports, control.n_reports)
-        trial = control.trial
-        if outcome.requeue and trial.params and "requeued_from" not in trial.user_attrs:
-            self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
+        if outcome.requeue and "requeued_from" not in control.trial.user_attrs:
+            self._requeue(control.trial)
 
     def _taken_over(self, control: TrialControl) -> bool:
         """True (and a warning) when another process ended ``control``'s trial as abandoned."""
@@ -740,8 +737,17 @@ class StudyRun:
 
     def _fail(self, trial: optuna.Trial, *, requeue: bool) -> None:
         self.study.tell(trial, state=TrialState.FAIL)
-        if requeue and trial.params:
-            self.study.enqueue_trial(dict(trial.params), user_attrs=requeue_attrs(trial))
+        if requeue:
+            self._requeue(trial)
+
+    def _requeue(self, trial: optuna.Trial) -> None:
+        """Queue the ended ``trial``'s configuration again, when it has one (see
+        :func:`~autolr.ladder.requeue_params`: a baseline stopped before its schedule was
+        sampled is still that baseline)."""
+        stored = self.storage.get_trial(trial._trial_id)
+        params = requeue_params(stored)
+        if params:
+            self.study.enqueue_trial(params, user_attrs=requeue_attrs(stored))
 
     # --- the LR range ---------------------------------------------------------------------------
     def _lr_edge(self, *, widen: bool, trials: list[FrozenTrial] | None = None) -> str | None:

@@ -93,6 +93,24 @@ def test_trials_of_gone_processes_are_failed_and_queued_again_once(tmp_path):
     assert len([t for t in study.get_trials() if t.state == TrialState.WAITING]) == 1
 
 
+def test_a_queued_run_abandoned_before_its_first_parameter_is_queued_again_whole(tmp_path):
+    """A baseline (or a promotion, a confirmation) whose process died right after it started:
+    nothing was sampled yet, and it is still queued again with the configuration it was
+    queued with."""
+    storage = open_storage(f"sqlite:///{tmp_path}/a.db")
+    study = optuna.create_study(storage=storage, study_name="a")
+    baseline = {"family": "cosine", "lr_scale": 1.0, "warmup_frac": 0.0}
+    study.enqueue_trial(baseline, user_attrs={"baseline": "cosine"})
+    started = study.ask()
+    started.set_user_attr("owner", f"{socket.gethostname()}:{2**22 + 12345}:1")  # gone
+    assert started.params == {}
+    assert coordination.recover_abandoned_trials(study, storage) == [started.number]
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1
+    assert waiting[0].system_attrs["fixed_params"] == baseline
+    assert waiting[0].user_attrs == {"baseline": "cosine", "requeued_from": started.number}
+
+
 def test_heartbeats_are_written_while_a_trial_runs(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/h.db")
     study = optuna.create_study(storage=storage, study_name="h")

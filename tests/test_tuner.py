@@ -55,6 +55,41 @@ def test_baselines_run_first_at_the_scripts_lr(digits_train):
     assert trials[3].user_attrs.get("baseline") is None
 
 
+def test_ctrl_c_before_a_baselines_schedule_is_sampled_keeps_the_baseline(
+        digits_train, tmp_path, monkeypatch):
+    """Ctrl-C between a queued baseline's start and its first sampled parameter: the
+    baseline is queued again whole (its configuration was fixed when it was queued), so the
+    resumed study still runs every baseline."""
+    import autolr.tuner as tuner_module
+
+    storage = f"sqlite:///{tmp_path}/study.db"
+    real = tuner_module.TrialControl
+
+    def interrupted_at_cosine(trial, *args, **kwargs):
+        if trial.user_attrs.get("baseline") == "cosine":
+            assert trial.params == {}  # nothing sampled yet
+            raise KeyboardInterrupt
+        return real(trial, *args, **kwargs)
+
+    monkeypatch.setattr(tuner_module, "TrialControl", interrupted_at_cosine)
+    with pytest.raises(KeyboardInterrupt):
+        autolr.tune(digits_train, n_trials=5, storage=storage, study_name="s", seed=1,
+                    pruner="none", search="full")
+    monkeypatch.setattr(tuner_module, "TrialControl", real)
+    result = autolr.tune(digits_train, n_trials=5, storage=storage, study_name="s", seed=1,
+                         pruner="none", search="full")
+    trials = result.study.trials
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs.get("baseline") for t in failed] == ["cosine"]
+    assert failed[0].user_attrs["reason"] == "interrupted"
+    ran = {t.user_attrs.get("baseline"): t for t in _finished(result.study)}
+    assert {"constant", "cosine", "linear"} <= set(ran)
+    assert ran["cosine"].user_attrs["requeued_from"] == failed[0].number
+    assert ran["cosine"].params["family"] == "cosine"
+    assert ran["cosine"].params["lr_scale"] == 1.0
+    assert len(_finished(result.study)) == 5
+
+
 def test_resume_reaches_the_total_and_keeps_earlier_trials(digits_train, tmp_path):
     storage = f"sqlite:///{tmp_path}/sub/study.db"  # the folder is created
     first = autolr.tune(digits_train, n_trials=5, storage=storage, study_name="s", seed=3,
