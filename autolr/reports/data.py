@@ -924,7 +924,10 @@ def get_importance(
             f"Optuna could not compute parameter importances ({type(exc).__name__}: "
             f"{_first_line(exc)})."
         ))
-    params = tuple((str(k), float(v)) for k, v in found.items() if _finite(v))
+    # most important first; ties by name (Optuna orders them by set iteration, which changes
+    # from one process to the next)
+    params = tuple(sorted(((str(k), float(v)) for k, v in found.items() if _finite(v)),
+                          key=lambda item: (-item[1], item[0])))
     if not params:
         return Importance((), "No parameter varied among the complete trials.")
     return Importance(params, None)

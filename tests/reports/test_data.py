@@ -416,6 +416,20 @@ def test_importance_failure_becomes_a_note(monkeypatch):
     )
 
 
+def test_importance_ties_are_ordered_by_name(monkeypatch):
+    """The same study gives the same report: Optuna returns tied importances in an order that
+    changes from one process to the next."""
+    import optuna.importance
+
+    def tied(study):
+        return {"family": 0.4, "cosine.min_ratio": 0.2, "lr_scale": 0.4, "warmup_frac": 0.0}
+
+    monkeypatch.setattr(optuna.importance, "get_param_importances", tied)
+    study = make_study([make_trial("constant", reports={0: float(i)}) for i in range(6)])
+    assert [name for name, _ in data.get_importance(study).params] == [
+        "family", "lr_scale", "cosine.min_ratio", "warmup_frac"]
+
+
 def test_timeline_origin_is_the_first_start():
     study = make_study([make_trial("constant", start_s=100), make_trial("constant", start_s=40)])
     got = data.get_timeline(study)
