@@ -10,7 +10,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from report_studies import FAMILIES, make_study, make_trial, small_study
 
-from autolr.reports import data
+from autolr.reports import curve_data, data
 from autolr.reports.data import (
     Bar,
     BaselineResult,
@@ -113,7 +113,7 @@ def test_one_trial_study():
         "2024-05-01T12:00:05",
     )
     # without a recorded LR curve the LR comes from the spec's closed form
-    planned = data._lr_curve(
+    planned = curve_data._lr_curve(
         make_study([make_trial("cosine", params={"min_ratio": 0.0}, lr_scale=2.0,
                                total_steps=4, warmup_steps=1, lr_curve=False)]).trials[0],
         prefer_planned=False,
