@@ -1,7 +1,7 @@
 """The standalone Python module exported for the plateau family (internal to
 :mod:`autolr.export`): torch's ``ReduceLROnPlateau`` at the tuned settings, with autolr's warmup
 as a separate scheduler, over the tuned run length or another one (``run_length``), for one
-optimizer or several. The rest of the module's text comes from :mod:`autolr.export_python`.
+optimizer or several. The text every export shares comes from :mod:`autolr.export_text`.
 """
 
 from __future__ import annotations
@@ -9,24 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from autolr.errors import ExportError
-from autolr.export_python import (
-    _UNIT_WORDS,
-    _constant_lines,
-    _constants_block,
-    _docstring,
-    _facts_block,
-    _finish,
-    _header,
-    _imports,
-    _length_paragraphs,
-    _one_or_all,
-    _paragraph,
-    _param_constants,
-    _param_sentence,
-    _several_paragraph,
-    _shared_code,
-    _title,
-    _usage,
+from autolr.export_text import (
+    UNIT_WORDS,
+    constant_lines,
+    constants_block,
+    docstring,
+    facts_block,
+    finish,
+    header,
+    imports,
+    length_paragraphs,
+    one_or_all,
+    paragraph,
+    param_constants,
+    param_sentence,
+    several_paragraph,
+    shared_code,
+    title,
+    usage,
 )
 from autolr.schedules.base import Family
 from autolr.schedules.spec import ScheduleSpec
@@ -36,7 +36,9 @@ def render_plateau(
     spec: ScheduleSpec, family: Family, facts: dict[str, Any], module: str,
     tuned: ScheduleSpec | None,
 ) -> str:
-    constants = _param_constants(spec, family)
+    """The module for ``spec`` of the plateau ``family`` (checked), imported in its usage
+    example as ``module``; ``tuned`` as in :func:`autolr.export.render_python`."""
+    constants = param_constants(spec, family)
     expected = {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
                 "min_ratio"}
     if {c.param for c in constants} != expected:  # pragma: no cover - guards a registry change
@@ -45,15 +47,15 @@ def render_plateau(
     warmup = spec.warmup_steps
     # A warmup of the tuned run may round to none at this length, but not at a longer one.
     has_warmup = (tuned or spec).warmup_steps > 0
-    one, many = _UNIT_WORDS[spec.step_unit]
+    one, many = UNIT_WORDS[spec.step_unit]
     names = "build_scheduler, build_warmup" if has_warmup else "build_scheduler"
     warmup_text, length_call = _plateau_warmup_text(warmup, has_warmup)
     doc = [
-        _title(spec),
+        title(spec),
         "",
-        _paragraph(family.summary),
+        paragraph(family.summary),
         "",
-        _paragraph(
+        paragraph(
             "This is torch's ReduceLROnPlateau: once more than PATIENCE evaluations in a row fail "
             "to beat the best metric by THRESHOLD (relative or absolute: THRESHOLD_MODE), the LR "
             "is multiplied by FACTOR, never going below MIN_RATIO times the group's peak LR; the "
@@ -61,42 +63,42 @@ def render_plateau(
             "metrics are better, 'max' higher."
         ),
         "",
-        _paragraph(_param_sentence(constants)),
+        paragraph(param_sentence(constants)),
         "",
-        _paragraph(warmup_text),
+        paragraph(warmup_text),
         "",
-        _paragraph(
+        paragraph(
             f"One step is one {one}; the run has TOTAL_STEPS = {spec.total_steps} {many}. The "
             "plateau scheduler is stepped with the metric once per evaluation, not once per step."
         ),
         "",
-        *_length_paragraphs(spec, tuned, length_call),
+        *length_paragraphs(spec, tuned, length_call),
         "",
-        *_usage(module, names, _plateau_loop(spec.step_unit, has_warmup)),
+        *usage(module, names, _plateau_loop(spec.step_unit, has_warmup)),
         "",
-        _paragraph(
+        paragraph(
             "build_scheduler gives the first param group PEAK_LR and keeps the other groups' LR "
             "ratios to it. Save and restore the schedulers with state_dict() and "
             "load_state_dict(). lrs(reports) runs this loop and lists the LR of every step."
         ),
         "",
-        _several_paragraph("step(metric)"),
+        several_paragraph("step(metric)"),
         "",
-        _facts_block(facts) + "Needs only torch.",
+        facts_block(facts) + "Needs only torch.",
     ]
     parts = [
-        *_header(),
-        *_docstring(doc),
+        *header(),
+        *docstring(doc),
         "",
-        *_imports(set()),
+        *imports(set()),
         "",
-        *_constants_block(spec, tuned),
+        *constants_block(spec, tuned),
         "",
         f"# {family.name} parameters (torch ReduceLROnPlateau)",
-        *_constant_lines(constants),
+        *constant_lines(constants),
         "",
         "",
-        *_shared_code(tuned),
+        *shared_code(tuned),
         "",
         "",
         "def _plateau(optimizer):",
@@ -122,7 +124,7 @@ def render_plateau(
         "    optimizers = _optimizers(optimizer)",
         "    run_length(total_steps)  # checked before the optimizers change",
         "    _set_peak_lr(optimizers)",
-        *_one_or_all("_plateau(each)"),
+        *one_or_all("_plateau(each)"),
     ]
     if has_warmup:
         parts += [
@@ -148,7 +150,7 @@ def render_plateau(
             "    step() after optimizer.step() for the first WARMUP_STEPS steps only (for a run of",
             '    total_steps steps: the first run_length(total_steps)[1])."""',
             "    optimizers = _optimizers(optimizer)",
-            *_one_or_all(
+            *one_or_all(
                 "torch.optim.lr_scheduler.LambdaLR(each, WarmupMultiplier(total_steps))"
             ),
         ]
@@ -192,7 +194,7 @@ def render_plateau(
             "            scheduler.step(reports[step])",
         ]
     parts.append("    return result")
-    return _finish(parts)
+    return finish(parts)
 
 
 def _plateau_warmup_text(warmup: int, has_warmup: bool) -> tuple[str, str]:
@@ -216,6 +218,8 @@ def _plateau_warmup_text(warmup: int, has_warmup: bool) -> tuple[str, str]:
 
 
 def _plateau_loop(unit: str, warmup: bool) -> list[str]:
+    """The usage example's training loop: the warmup, then a scheduler.step(metric) per
+    evaluation."""
     lines = []
     if warmup:
         lines.append("    warmup = build_warmup(optimizer)  # after build_scheduler")
