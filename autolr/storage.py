@@ -100,10 +100,7 @@ def _open_sqlite(url: str, path: Path, *, write: bool) -> RetryingStorage:
     return storage
 
 
-def _while_locked(
-    open_once: Callable[[], RetryingStorage], path: Path, *,
-    pause: Callable[[float], None] = time.sleep,
-) -> RetryingStorage:
+def _while_locked(open_once: Callable[[], RetryingStorage], path: Path) -> RetryingStorage:
     """``open_once()``, tried again while the SQLite file at ``path`` is locked by another
     process opening it (see OPEN_FIRST_PAUSE_S)."""
     waited = 0.0  # seconds paused so far
@@ -123,7 +120,7 @@ def _while_locked(
                     "sqlite3 shell in a transaction, a backup)? Close it and run the command "
                     "again."
                 ) from exc
-            pause(delay)
+            time.sleep(delay)
             waited += delay
             delay = min(delay * 2, OPEN_MAX_PAUSE_S)
 
