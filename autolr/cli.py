@@ -12,7 +12,6 @@ This module is the commands, their options and their wiring: option values are p
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -201,8 +200,7 @@ def tune(
             )
     worker_count = workers or len(gpu_list) * (trials_per_gpu or 1) or 1
     out_dir = artefact_dir(name)
-    command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
-    run_tune(config, path, worker_count, gpu_list, trial_timeout, isolate, out_dir, command,
+    run_tune(config, path, worker_count, gpu_list, trial_timeout, isolate, out_dir,
              trials_per_gpu=trials_per_gpu or 1)
 
 
@@ -336,8 +334,7 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
 
     gpu_list = visible_gpus()
     worker_count = workers or (len(gpu_list) if gpu_list else 1)
-    command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
-    run_tune(config, path, worker_count, gpu_list, None, False, artefact_dir(name), command,
+    run_tune(config, path, worker_count, gpu_list, None, False, artefact_dir(name),
              confirm_only=True)
 
 

@@ -36,11 +36,11 @@ def search_line(study_run: Any) -> str:
 
 
 def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
-             trial_timeout: float | None, isolate: bool, out_dir: Path, command: str, *,
+             trial_timeout: float | None, isolate: bool, out_dir: Path, *,
              confirm_only: bool = False, trials_per_gpu: int = 1) -> None:
     """Run ``config`` on the script at ``path`` with ``worker_count`` workers over
     ``gpu_list``, showing progress, then print the summary and write the best schedule to
-    ``out_dir``. ``command`` is the command line, printed as the way to resume after Ctrl-C
+    ``out_dir``. The command line as given is printed as the way to resume after Ctrl-C
     (exit 130) or a lost storage. ``confirm_only``: run only the confirmation, beyond the
     budget (``autolr confirm``)."""
     import optuna
@@ -50,6 +50,7 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     from autolr.tuner import StudyRun
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # autolr prints its own progress
+    command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
     from autolr.workers import WorkerPool
 
     console = Console(stderr=False)
