@@ -184,36 +184,9 @@ def train_task(name: str, size: str, factor: int, spec_json: str, seed: int,
         value = w.train(spec, spec.lr, seed, meter=meter)
     else:
         module = _load_module(exported)
-        value = train_exported(w, module, spec.lr, seed, meter)
+        value = w.train(lambda opt: module.build_scheduler(opt, total_steps=w.total_steps),
+                        spec.lr, seed, meter=meter)
     return {"value": value, "steps": meter.steps, "seconds": time.perf_counter() - start}
-
-
-def train_exported(w: Workload, module: Any, lr: float, seed: int, meter: StepMeter) -> float:
-    """``Workload.train``'s loop (default optimizer) with the exported file's scheduler over
-    ``w.total_steps``: what a user does with ``best_schedule.py`` in a longer run."""
-    import torch
-
-    torch.manual_seed(seed)
-    data = w.data()
-    model = w._model().to(w.device)
-    opt = w._optimizer(model, lr)
-    scheduler = module.build_scheduler(opt, total_steps=w.total_steps)
-    value = math.nan
-    model.train()
-    for batch, evaluate_after, _ in w._batches(data):
-        loss = w._loss(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        w._clip(model)
-        opt.step()
-        meter.steps += 1
-        scheduler.step()
-        if evaluate_after:
-            model.eval()
-            with torch.no_grad():
-                value = w._evaluate(model, data)
-            model.train()
-    return value
 
 
 # --- the exported file -------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Each :class:`Workload` trains from scratch with
 
 - ``schedule``: ``"autolr"`` (the study's trial schedule, through ``autolr.scheduler`` /
   ``autolr.report``: only valid inside ``autolr.tune``), an :class:`autolr.ScheduleSpec` (its
-  own peak LR), or ``None`` (no scheduler: Schedule-Free AdamW);
+  own peak LR), a function of the optimizer returning the scheduler to step once per optimizer
+  step (an exported file's ``build_scheduler``), or ``None`` (no scheduler: Schedule-Free
+  AdamW);
 - ``optimizer``: ``"default"`` (the script's own optimizer, created at ``lr``) or
   ``"schedulefree"`` (``schedulefree.AdamWScheduleFree`` at ``lr``, with the package's
   recommended linear warmup, ``optimizer.train()``/``optimizer.eval()`` around evaluation);
@@ -167,7 +169,7 @@ class Workload:
 
     def train(
         self,
-        schedule: str | autolr.ScheduleSpec | None,
+        schedule: str | autolr.ScheduleSpec | Callable[[Any], Any] | None,
         lr: float | None = None,
         seed: int | None = None,
         *,
@@ -186,7 +188,7 @@ class Workload:
 
     def _train(
         self,
-        schedule: str | autolr.ScheduleSpec | None,
+        schedule: str | autolr.ScheduleSpec | Callable[[Any], Any] | None,
         lr: float | None,
         seed: int | None,
         optimizer_kind: str,
@@ -231,6 +233,8 @@ class Workload:
             scheduler = schedule.build(opt, metric_source=last)
         elif schedule is None:
             scheduler = None
+        elif callable(schedule):
+            scheduler = schedule(opt)
         else:
             raise ValueError(f"unknown schedule {schedule!r}")
 
