@@ -11,6 +11,7 @@ This module is the commands, their options and their wiring: option values are p
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import traceback
@@ -27,6 +28,7 @@ from autolr.cli_options import (
     parse_ladder,
     parse_lr,
 )
+from autolr.cli_output import closed_output, end_quietly_on_closed_pipe, output_console
 from autolr.cli_run import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # still autolr.cli's
 from autolr.cli_run import run_tune
 from autolr.cli_show import print_show, short, show_json
@@ -49,9 +51,20 @@ class AutolrGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AutolrError as exc:
+            if closed_output():
+                end_quietly_on_closed_pipe()
             if _Context.debug:
                 traceback.print_exc()
             _fail(str(exc))
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            if closed_output():  # `autolr show | head`: the reader has what it wanted
+                end_quietly_on_closed_pipe()
+            # a broken connection of autolr's own (click would end it silently with status 1)
+            if _Context.debug:
+                traceback.print_exc()
+            _fail(f"{type(exc).__name__}: {exc} (--debug shows where)")
 
 
 @click.group(cls=AutolrGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -221,8 +234,6 @@ def _study_options(function: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -> None:
     """Trials and the best schedule of a study, as a table."""
-    from rich.console import Console
-
     from autolr.reports.stored import StudyView, open_study
 
     study = StudyView(open_study(study_name, storage))  # its trials read once, checked
@@ -230,7 +241,7 @@ def show(study_name: str | None, storage: str | None, top: int, as_json: bool) -
     if as_json:
         click.echo(show_json(study, trials, top))
         return
-    print_show(Console(), study, trials, top)
+    print_show(output_console(), study, trials, top)
 
 
 @main.command()
@@ -346,7 +357,6 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
 def families(name: str | None, as_json: bool) -> None:
     """Every schedule family with its parameters and search space (or one family in detail)."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -357,7 +367,7 @@ def families(name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(infos if name is None else infos[0], indent=2))
         return
-    console = Console()
+    console = output_console()
     table = Table(title="Schedule families", title_justify="left", show_lines=name is not None)
     table.add_column("family", style="bold")
     table.add_column("what it does")
@@ -396,7 +406,6 @@ def families(name: str | None, as_json: bool) -> None:
 def studies(storage: str | None) -> None:
     """List the studies in a storage, with their trial counts and best values."""
     import optuna
-    from rich.console import Console
     from rich.table import Table
 
     from autolr.storage import open_storage
@@ -418,4 +427,4 @@ def studies(storage: str | None) -> None:
             best = summary.best_trial.value if summary.best_trial else None
             table.add_row(summary.study_name, url, summary.direction.name.lower(),
                           str(summary.n_trials), "-" if best is None else f"{best:.6g}")
-    Console().print(table)
+    output_console().print(table)

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from autolr.cli_output import closed_output, output_console
 from autolr.cli_show import print_summary
 from autolr.errors import AutolrError, AutolrWarning
 
@@ -44,7 +45,6 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     (exit 130) or a lost storage. ``confirm_only``: run only the confirmation, beyond the
     budget (``autolr confirm``)."""
     import optuna
-    from rich.console import Console
 
     from autolr.progress import TuneProgress
     from autolr.tuner import StudyRun
@@ -53,7 +53,7 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
     from autolr.workers import WorkerPool
 
-    console = Console(stderr=False)
+    console = output_console()
     from autolr.storage import display_url
     from autolr.storage_retry import StorageUnavailable
 
@@ -105,6 +105,17 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
         sys.exit(EXIT_INTERRUPTED)
     except StorageUnavailable as exc:
         raise AutolrError(f"{exc}\n  {command}") from exc
+    except AutolrError:
+        raise
+    except Exception as exc:
+        if closed_output():
+            raise  # nobody reads the output any more: the command ends quietly (autolr.cli)
+        raise AutolrError(
+            f"autolr tune stopped on an unexpected error: {type(exc).__name__}: {exc}\n"
+            "Every result it recorded is kept; trials that were running are marked failed "
+            "('stopped') and queued again. --debug shows the traceback. Resume with the same "
+            f"command:\n  {command}"
+        ) from exc
     print_summary(console, result.study, top=5)
     for message in result.notes:  # the ladder itself is in the summary above
         if not message.startswith("Fidelity ladder:"):

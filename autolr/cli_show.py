@@ -128,11 +128,8 @@ def print_summary(console: Any, study: Any, top: int) -> None:
     ``optuna.Study``, or the :class:`~autolr.reports.stored.StudyView` of one (its trials read
     once); every text from the database is printed as itself, never as markup or escape
     codes."""
-    from rich.table import Table
-    from rich.text import Text
-
     from autolr.reports.stored import view_of
-    from autolr.reports.untrusted import MAX_TEXT, terminal_text
+    from autolr.reports.untrusted import terminal_text
     from autolr.result import count_states
 
     study = view_of(study)
@@ -154,25 +151,116 @@ def print_summary(console: Any, study: Any, top: int) -> None:
     if not rows:
         console.print("No complete trial yet.")
         return
-    table = Table(title=f"Top {len(rows)} trials", title_justify="left")
-    confirmed = any(row["confirmed"] for row in rows)  # the column only where it says something
-    columns = ("rank", "trial", "value", *(("mean±std (n)",) if confirmed else ()), "family",
-               "peak LR", "warmup", "parameters")
-    for column in columns:
-        table.add_column(column, justify="right" if column in ("rank", "trial") else "left")
-    for row in rows:
-        params = ", ".join(f"{terminal_text(k, MAX_TEXT)}={terminal_text(short(v), MAX_TEXT)}"
-                           for k, v in row["params"].items())
-        family = terminal_text(row["family"] or "?", MAX_TEXT) + (
-            " (baseline)" if row["baseline"] else "")
-        warmup = f"{row['warmup']}/{row['total'] or '?'}" if row["warmup"] else "-"
-        seeds = (row["confirmed"] or "-",) if confirmed else ()
-        cells = (str(row["rank"]), str(row["trial"]), f"{row['value']:.4g}", *seeds, family,
-                 f"{row['lr']:.4g}" if row["lr"] else "?", warmup, params)
-        table.add_row(*(Text(cell) for cell in cells))
-    console.print(table)
+    print_trial_table(console, rows)
     for line in winner_lines(study, trials):
         console.print(line, highlight=False, markup=False)
+
+
+# the trial table's layouts, widest first: (show the rank, show the warmup, parameters in the
+# table); the first whose natural width fits the terminal is printed
+_LAYOUTS = ((True, True, True), (False, True, True), (False, False, True), (False, False, False))
+
+
+def print_trial_table(console: Any, rows: list[dict[str, Any]]) -> None:
+    """The best trials as a table that never cuts the value, the mean ± std, the family or the
+    peak LR. On a narrow terminal it drops the rank, then the warmup, then moves the parameters
+    under the table, one line per trial, and where even that is too wide it prints one line per
+    trial. Into a file or a pipe (a job's log, ``tee``) it is printed at its full width,
+    whatever the terminal's (``rows``: :func:`trial_rows`)."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(10_000)
+
+    def natural_width(table: Any) -> int:
+        return Measurement.get(console, unbounded, table).maximum
+
+    if not console.is_terminal:
+        table = _trial_table(rows, *_LAYOUTS[0])
+        width = console.width
+        console.width = max(natural_width(table), width)
+        try:
+            console.print(table)
+        finally:
+            console.width = width
+        return
+    for layout in _LAYOUTS:
+        table = _trial_table(rows, *layout)
+        if natural_width(table) <= console.width:
+            console.print(table)
+            break
+    else:
+        console.print(f"Top {len(rows)} trials:", highlight=False)
+        for row in rows:
+            console.print("  " + _row_line(row), highlight=False, markup=False)
+        return
+    if not layout[2]:
+        for row in rows:
+            params = _params_text(row)
+            if params:
+                console.print(f"  trial {row['trial']}: {params}", highlight=False,
+                              markup=False)
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    """One trial in one line, for a terminal too narrow for any table."""
+    from autolr.reports.untrusted import MAX_TEXT, terminal_text
+
+    family = terminal_text(row["family"] or "?", MAX_TEXT)
+    parts = [f"#{row['trial']}", f"{row['value']:.4g}"]
+    if row["confirmed"]:
+        parts.append(f"mean {row['confirmed']}")
+    parts.append(family + (" (baseline)" if row["baseline"] else ""))
+    parts.append(f"peak LR {row['lr']:.4g}" if row["lr"] else "peak LR ?")
+    if row["warmup"]:
+        parts.append(f"warmup {row['warmup']}/{row['total'] or '?'}")
+    params = _params_text(row)
+    return ", ".join(parts) + (f": {params}" if params else "")
+
+
+def _params_text(row: dict[str, Any], separator: str = ", ") -> str:
+    from autolr.reports.untrusted import MAX_TEXT, terminal_text
+
+    return separator.join(f"{terminal_text(k, MAX_TEXT)}={terminal_text(short(v), MAX_TEXT)}"
+                          for k, v in row["params"].items())
+
+
+def _trial_table(rows: list[dict[str, Any]], rank: bool, warmup: bool, params: bool) -> Any:
+    """One layout of the trial table, one parameter per line; the essential columns never wrap
+    or cut (the family's " (baseline)" may go to a second line)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from autolr.reports.untrusted import MAX_TEXT, terminal_text
+
+    table = Table(title=f"Top {len(rows)} trials", title_justify="left")
+    confirmed = any(row["confirmed"] for row in rows)  # the column only where it says something
+    families = [terminal_text(row["family"] or "?", MAX_TEXT) for row in rows]
+    if rank:
+        table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("trial", justify="right", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    if confirmed:
+        table.add_column("mean±std (n)", no_wrap=True)
+    table.add_column("family", min_width=max(len(f) for f in families))
+    table.add_column("peak LR", no_wrap=True)
+    if warmup:
+        table.add_column("warmup", no_wrap=True)
+    if params:
+        table.add_column("parameters", overflow="fold")
+    for row, family in zip(rows, families):
+        if row["baseline"]:
+            family += " (baseline)"
+        cells = [str(row["rank"])] if rank else []
+        cells += [str(row["trial"]), f"{row['value']:.4g}"]
+        if confirmed:
+            cells.append(row["confirmed"] or "-")
+        cells += [family, f"{row['lr']:.4g}" if row["lr"] else "?"]
+        if warmup:
+            cells.append(f"{row['warmup']}/{row['total'] or '?'}" if row["warmup"] else "-")
+        if params:
+            cells.append(_params_text(row, "\n"))
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
 
 
 def winner_lines(study: Any, trials: list[Any]) -> list[str]:

@@ -30,6 +30,7 @@ from autolr.ladder import fidelity_of, params_key
 CONFIRM_SEED_BASE = 2 * 10**6  # confirmation round j trains on trial_seed(study seed, BASE + j)
 MAX_TOP = 3
 MAX_SEEDS = 2
+MIN_SHARED_SEEDS = 2  # shared seeds before a paired difference has a standard error
 # (configurations, seeds) in the order the default plan prefers them as the budget grows
 _PLANS = ((1, 1), (2, 1), (3, 1), (2, 2), (3, 2))
 
@@ -182,19 +183,33 @@ class Comparison:
     """The winner against the constant baseline on the same (confirmation) seeds."""
 
     difference: float  # winner minus baseline, mean over the shared seeds
-    standard_error: float | None
+    standard_error: float | None  # of the paired differences; None below MIN_SHARED_SEEDS
     seeds: int
+
+    @property
+    def too_few_seeds(self) -> bool:
+        """Fewer shared seeds than a spread of paired differences needs: nothing can be said."""
+        return self.standard_error is None
 
     @property
     def within_noise(self) -> bool:
         """Smaller than twice its standard error (or no error to judge it by)."""
         return self.standard_error is None or abs(self.difference) < 2 * self.standard_error
 
+    @property
+    def verdict(self) -> str:
+        """``beyond noise``, ``within noise``, or ``too few seeds`` (one shared seed)."""
+        if self.too_few_seeds:
+            return "too few seeds"
+        return "within noise" if self.within_noise else "beyond noise"
+
     def text(self) -> str:
-        error = f" ± {self.standard_error:.2g}" if self.standard_error is not None else ""
-        verdict = "within noise" if self.within_noise else "beyond noise"
-        return (f"{self.difference:+.4g}{error} against the constant baseline on the same "
-                f"{self.seeds} seed{'s' if self.seeds != 1 else ''} ({verdict})")
+        if self.too_few_seeds:
+            return (f"{self.difference:+.4g} against the constant baseline on "
+                    f"{self.seeds} shared seed: too few to tell; autolr confirm --seeds "
+                    f"{MIN_SHARED_SEEDS + 1} runs more")
+        return (f"{self.difference:+.4g} ± {self.standard_error:.2g} against the constant "
+                f"baseline on the same {self.seeds} seeds ({self.verdict})")
 
 
 def confirmed(trials: Sequence[FrozenTrial]) -> list[Confirmed]:
@@ -236,8 +251,9 @@ def against_baseline(
     best: Confirmed, every: Sequence[Confirmed]
 ) -> Comparison | None:
     """``best`` minus the constant baseline on the confirmation rounds both ran: the mean
-    paired difference and its standard error (over the rounds when there are two or more,
-    else from the two configurations' seed-to-seed spread)."""
+    paired difference and, from :data:`MIN_SHARED_SEEDS` shared rounds on, its standard error.
+    One shared round gives a difference but no spread of differences to judge it by (each
+    configuration's own spread says nothing of how their difference varies)."""
     constant = next((c for c in every if c.baseline == "constant"), None)
     if constant is None or constant.number == best.number:
         return None
@@ -248,12 +264,9 @@ def against_baseline(
         return None
     differences = [mine[r] - theirs[r] for r in shared]
     mean = statistics.fmean(differences)
-    if len(differences) > 1:
+    error = None
+    if len(differences) >= MIN_SHARED_SEEDS:
         error = statistics.stdev(differences) / math.sqrt(len(differences))
-    elif len(best.values) > 1 and len(constant.values) > 1:
-        error = math.sqrt(statistics.variance(best.values) + statistics.variance(constant.values))
-    else:
-        error = None
     return Comparison(difference=mean, standard_error=error, seeds=len(shared))
 
 

@@ -10,6 +10,7 @@ pruner).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -418,6 +419,12 @@ class StudyRun:
             raise
         except StorageUnavailable as exc:
             raise self._lost_storage(exc) from exc
+        except Exception:
+            # nothing this process ran is left RUNNING: failed ('stopped') and queued again, so
+            # the same command resumes the study (best effort: the error may be the database's)
+            with contextlib.suppress(Exception):
+                self._abandon_running("stopped", requeue=True)
+            raise
         finally:
             runner.close()
             self.heartbeat.stop()

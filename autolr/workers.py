@@ -309,9 +309,9 @@ class WorkerPool:
             try:
                 spec = control.make_schedule(base_lr, total_steps)
             except Exception as exc:  # a bad request from the script: the trial fails there
-                slot.connection.send(("error", f"{type(exc).__name__}: {exc}"))
+                self._reply(slot, ("error", f"{type(exc).__name__}: {exc}"))
                 return
-            slot.connection.send(("spec", spec.to_dict(), report_hints(control)))
+            self._reply(slot, ("spec", spec.to_dict(), report_hints(control)))
         elif kind == "report":
             _, value, step, steps_taken, lr, number, waiting = message
             slot.step = steps_taken
@@ -322,9 +322,18 @@ class WorkerPool:
                     waiting = True  # sent unasked too: the worker stops at its next report
             if waiting:
                 decision, detail = slot.decided or ("continue", "continue")
-                slot.connection.send(("decision", number, decision, detail))
+                self._reply(slot, ("decision", number, decision, detail))
         elif kind == "done":
             self._trial_done(slot, message[1])
+
+    def _reply(self, slot: Slot, message: tuple[Any, ...]) -> None:
+        """Answer the worker; one that died after asking (its end of the connection closed
+        before the answer, so the write fails) has its trial failed as ``worker died``."""
+        assert slot.connection is not None
+        try:
+            slot.connection.send(message)
+        except OSError:
+            self._worker_died(slot)
 
     def _trial_done(self, slot: Slot, result: dict[str, Any]) -> None:
         control = slot.control

@@ -164,7 +164,12 @@ def test_the_winner_is_the_best_mean_not_the_luckiest_run():
     assert winner.text() == "0.125 ± 0.0071 (2 seeds)"
     comparison = result.against_baseline()
     assert comparison.difference == pytest.approx(0.13 - 0.31)
-    assert comparison.seeds == 1 and not comparison.within_noise
+    # one shared seed gives a difference but no spread of differences: nothing is called
+    assert comparison.seeds == 1 and comparison.standard_error is None
+    assert comparison.verdict == "too few seeds"
+    assert comparison.text() == ("-0.18 against the constant baseline on 1 shared seed: too few "
+                                 "to tell; autolr confirm --seeds 3 runs more")
+    assert "noise" not in comparison.text()
     facts = result.found_by()
     assert facts["trial"] == 2
     assert facts["confirmed"] == {"mean": pytest.approx(0.125), "std": pytest.approx(0.00707,

@@ -30,6 +30,7 @@ class PairedDifference:
     seeds: int  # the confirmation seeds both ran
     within_noise: bool  # smaller than twice its standard error (or no error to judge it by)
     text: str  # "-0.05 ± 0.014 against the constant baseline on the same 2 seeds (beyond noise)"
+    verdict: str  # "within noise", "beyond noise", or "too few seeds" (one shared seed)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _paired(comparison: confirmation.Comparison | None) -> PairedDifference | No
     return PairedDifference(
         difference=comparison.difference, standard_error=comparison.standard_error,
         seeds=comparison.seeds, within_noise=comparison.within_noise, text=comparison.text(),
+        verdict=comparison.verdict,
     )
 
 

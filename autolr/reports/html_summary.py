@@ -181,6 +181,8 @@ def _confirmed_winner(w: Winner, s: Summary) -> str:
 
 
 def _noise_pill(p: PairedDifference) -> str:
+    if p.verdict == "too few seeds":
+        return '<span class="pill noise">1 shared seed: too few to tell</span>'
     if p.within_noise:
         return '<span class="pill noise">within noise</span>'
     return '<span class="pill beyond">beyond noise</span>'
@@ -282,7 +284,8 @@ def confirmed_table(s: Summary) -> str:
         "seeds for every configuration, so that their differences are paired. The winner is the "
         f"configuration with the {better} mean over all its seeds, not the single luckiest run. "
         "A difference to the constant baseline is within noise when it is smaller than twice "
-        "its standard error.</p>"
+        "its standard error, which the paired differences give from 2 shared seeds on; with "
+        "one, it is too few to tell (autolr confirm --seeds 3 runs more).</p>"
         '<table class="data"><thead><tr><th class="num">trial</th><th>family</th>'
         f'<th class="num">first run</th>{head}<th class="num">mean ± std (seeds)</th>'
         "<th>against the constant baseline (same seeds)</th></tr></thead>"

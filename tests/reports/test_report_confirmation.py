@@ -45,6 +45,7 @@ COSINE = ConfirmedConfig(
         difference=pytest.approx(-0.44), standard_error=pytest.approx(0.03), seeds=2,
         within_noise=False,
         text="-0.44 ± 0.03 against the constant baseline on the same 2 seeds (beyond noise)",
+        verdict="beyond noise",
     ),
     winner=True,
 )
@@ -56,6 +57,7 @@ STEP = ConfirmedConfig(
         difference=pytest.approx(-0.28), standard_error=pytest.approx(0.0, abs=1e-12), seeds=2,
         within_noise=False,
         text="-0.28 ± 0 against the constant baseline on the same 2 seeds (beyond noise)",
+        verdict="beyond noise",
     ),
 )
 CONSTANT = ConfirmedConfig(
@@ -147,6 +149,28 @@ def test_confirmation_runs_are_folded_into_the_trials_they_repeat():
     assert got.importance.note is None
 
 
+def test_one_shared_seed_is_too_few_to_tell_in_the_report_and_the_summary():
+    # round 0 only: the winner and the constant baseline share one confirmation seed, so their
+    # paired difference has no standard error, whatever each one's own spread
+    import optuna
+    from autolr.cli_show import winner_lines
+
+    one_round = optuna.create_study(study_name="one-round")
+    one_round.set_user_attr("autolr", confirmed_study().user_attrs.get("autolr"))
+    one_round.add_trials(confirmed_study().get_trials()[:8])
+    summary = get_report_data(one_round).summary
+    paired = summary.best.confirmed.versus_constant
+    assert paired.seeds == 1 and paired.standard_error is None
+    assert paired.verdict == "too few seeds"
+    page = render_page(get_report_data(one_round))
+    assert "1 shared seed: too few to tell" in section(page, "summary")
+    assert "beyond noise</span>" not in page and "within noise</span>" not in page
+    lines = winner_lines(one_round, one_round.get_trials())
+    assert any("1 shared seed: too few to tell; autolr confirm --seeds 3" in line
+               for line in lines), lines
+    assert not any("noise" in line for line in lines)
+
+
 def test_the_difference_to_the_baseline_within_noise_is_marked():
     # the constant baseline's confirmations straddle the winner's: -0.01 ± 0.02
     noisy = get_report_data(confirmed_study(constant=(0.18, 0.14, 0.20))).summary
@@ -156,6 +180,7 @@ def test_the_difference_to_the_baseline_within_noise_is_marked():
         difference=pytest.approx(-0.01), standard_error=pytest.approx(0.02), seeds=2,
         within_noise=True,
         text="-0.01 ± 0.02 against the constant baseline on the same 2 seeds (within noise)",
+        verdict="within noise",
     )
     page = render_page(get_report_data(confirmed_study(constant=(0.18, 0.14, 0.20))))
     summary = section(page, "summary")
