@@ -23,10 +23,8 @@ from autolr.errors import (
     TrialPruned,
 )
 
-# Imported eagerly (it is light): importing the submodule autolr.export binds the package
-# attribute ``export`` to the module, so a lazy function of the same name would be shadowed
-# whenever ``from autolr.export import ...`` ran first. This import binds the function last.
-from autolr.export import export
+# Imported eagerly: light (torch only where a schedule is built), and used by every study.
+from autolr.exporting.export import export
 from autolr.schedules import (
     ScheduleSpec,
     families,
@@ -39,9 +37,9 @@ from autolr.schedules import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "scheduler": "autolr.runtime",
-    "report": "autolr.runtime",
-    "seed": "autolr.runtime",
+    "scheduler": "autolr.trials.runtime",
+    "report": "autolr.trials.runtime",
+    "seed": "autolr.trials.runtime",
     "tune": "autolr.tuner",
     "confirm": "autolr.tuner",
     "TuneResult": "autolr.tuner",

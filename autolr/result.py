@@ -1,8 +1,8 @@
 """What ``autolr.tune`` hands back: the study, its winner and how the budget was spent.
 
 The winner is the confirmed configuration with the best mean over its seeds when the study
-confirmed its top configurations (:mod:`autolr.confirmation`), else its best full-fidelity trial;
-the single luckiest trial stays ``study.best_trial``.
+confirmed its top configurations (:mod:`autolr.search.confirmation`), else its best full-fidelity
+trial; the single luckiest trial stays ``study.best_trial``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr import confirmation
 from autolr.errors import AutolrError
-from autolr.ladder import SHORTENED, LadderSummary, summarize
 from autolr.schedules.spec import ScheduleSpec
-from autolr.study_config import SETTINGS_ATTR
+from autolr.search import confirmation
+from autolr.search.ladder import SHORTENED, LadderSummary, summarize
+from autolr.study.config import SETTINGS_ATTR
 
 
 @dataclass
@@ -130,7 +130,7 @@ class TuneResult:
         """Write the best schedule as standalone Python (needs only torch) or JSON;
         ``total_steps``: for a run of that many ``scheduler.step()`` calls instead of the tuned
         length (every phase keeps its fraction of the run)."""
-        from autolr.export import export
+        from autolr.exporting.export import export
 
         return export(self.best_spec, path, format, found_by=self.found_by(), overwrite=overwrite,
                       total_steps=total_steps)

@@ -4,8 +4,8 @@ The study owns everything persistent: it asks Optuna for trials, hands each to a
 process, or ``autolr tune``'s workers), tells Optuna how each ended, and keeps its settings, its
 baselines, its LR range and its fidelity ladder in the study's user attributes so that running it
 again resumes it. Which run starts next is the search's decision: the fidelity ladder
-(:mod:`autolr.ladder_search`, the default) or the full search (every run at full length, with a
-pruner).
+(:mod:`autolr.search.ladder_search`, the default) or the full search (every run at full length,
+with a pruner).
 """
 
 from __future__ import annotations
@@ -22,26 +22,17 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr import _validation, confirmation
-from autolr.coordination import (
-    Heartbeat,
-    ServerClock,
-    StudyLock,
-    process_owner,
-    recover_abandoned_trials,
-)
+from autolr import _validation
 from autolr.errors import AutolrWarning, ConfigError, StudyStopped
-from autolr.ladder import SHORTENED, Job, cost_of, requeue_attrs, requeue_params
-from autolr.ladder_search import LadderSearch
-from autolr.lr_edge import can_widen, edge_advice, edge_finding, find_edge
-from autolr.pruning import DEFAULT_GRACE, make_pruner
 from autolr.result import TuneResult, count_states
-from autolr.runners import InProcessRunner
-from autolr.sampling import RangeAwareSampler, make_sampler
-from autolr.space import LR_PARAM, SearchSpace
-from autolr.storage import display_url, open_storage
-from autolr.storage_retry import StorageUnavailable
-from autolr.study_config import (
+from autolr.search import confirmation
+from autolr.search.ladder import SHORTENED, Job, cost_of, requeue_attrs, requeue_params
+from autolr.search.ladder_search import LadderSearch
+from autolr.search.lr_edge import can_widen, edge_advice, edge_finding, find_edge
+from autolr.search.pruning import DEFAULT_GRACE, make_pruner
+from autolr.search.sampling import RangeAwareSampler, make_sampler
+from autolr.search.space import LR_PARAM, SearchSpace
+from autolr.study.config import (
     DIRECTIONS,
     SETTINGS_ATTR,
     StudyConfig,
@@ -50,7 +41,17 @@ from autolr.study_config import (
     resolve_config,
     settings_for,
 )
-from autolr.trial_control import TrialControl, TrialOutcome
+from autolr.study.coordination import (
+    Heartbeat,
+    ServerClock,
+    StudyLock,
+    process_owner,
+    recover_abandoned_trials,
+)
+from autolr.study.storage import display_url, open_storage
+from autolr.study.storage_retry import StorageUnavailable
+from autolr.trials.control import TrialControl, TrialOutcome
+from autolr.trials.runners import InProcessRunner
 
 SAME_ERROR_TRIALS = 3
 OTHERS_POLL_S = 2.0  # how often a process with nothing to start looks at the others' trials
@@ -112,7 +113,7 @@ def tune(
         timeout: stop starting new trials after this many seconds.
         search: ``"ladder"`` (the default for a new study): asynchronous successive halving
             over shortened runs that follow their whole schedule compressed (see
-            :mod:`autolr.ladder`); ``"full"``: every run at full length, stopped early by
+            :mod:`autolr.search.ladder`); ``"full"``: every run at full length, stopped early by
             ``pruner``. A resumed study keeps its own.
         ladder: the rungs as fractions of the run (default ``(1/9, 1/3, 1)``); each moves to
             the nearest step where the script reports, and 1 is added when missing.
@@ -120,12 +121,12 @@ def tune(
         confirm: ``(k, m)``: when the search part of the budget is spent, re-run the top ``k``
             configurations and the constant baseline on ``m`` fresh seeds (the same seeds for
             each), inside ``n_trials``; the winner is the best mean (see
-            :mod:`autolr.confirmation`). ``0`` turns it off; the default spends about a sixth
+            :mod:`autolr.search.confirmation`). ``0`` turns it off; the default spends about a sixth
             of the budget.
     """
     if not callable(fn):
         raise _validation.fail("fn", _OWNER, "must be a zero-argument callable", fn)
-    from autolr import runtime
+    from autolr.trials import runtime
 
     if runtime.in_trial():
         raise ConfigError(
@@ -158,9 +159,9 @@ class StudyRun:
 
     Several processes (on one machine or many) may run one study at once: every decision is
     taken holding the study's lock on a fresh read of its trials and settings (see
-    :mod:`autolr.coordination`), so the budget holds across them, each configuration is promoted
-    and each confirmation run queued once, and a process with nothing left to start waits for
-    the others' trials (which may fail, or make promotions) before it ends.
+    :mod:`autolr.study.coordination`), so the budget holds across them, each configuration is
+    promoted and each confirmation run queued once, and a process with nothing left to start
+    waits for the others' trials (which may fail, or make promotions) before it ends.
     """
 
     def __init__(
@@ -749,7 +750,7 @@ class StudyRun:
 
     def _requeue(self, trial: optuna.Trial) -> None:
         """Queue the ended ``trial``'s configuration again, when it has one (see
-        :func:`~autolr.ladder.requeue_params`: a baseline stopped before its schedule was
+        :func:`~autolr.search.ladder.requeue_params`: a baseline stopped before its schedule was
         sampled is still that baseline)."""
         stored = self.storage.get_trial(trial._trial_id)
         params = requeue_params(stored)

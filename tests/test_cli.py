@@ -361,7 +361,7 @@ def test_workers_end_when_the_study_process_is_killed(toy, tmp_path):
         time.sleep(0.2)
 
     def workers() -> list[str]:
-        listed = subprocess.run(["pgrep", "-f", f"autolr.worker_main .*{toy}"],
+        listed = subprocess.run(["pgrep", "-f", f"autolr.trials.worker_main .*{toy}"],
                                 capture_output=True, text=True)
         return listed.stdout.split()
 

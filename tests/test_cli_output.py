@@ -21,8 +21,8 @@ from rich.console import Console
 
 import autolr
 from autolr.cli import main
-from autolr.cli_output import EXIT_CLOSED_PIPE
-from autolr.cli_show import print_summary
+from autolr.cli.output import EXIT_CLOSED_PIPE
+from autolr.cli.show import print_summary
 
 TOTAL, EVERY = 30, 6
 
@@ -103,7 +103,7 @@ def test_tune_stopped_by_an_unforeseen_error_says_so_and_how_to_resume(tmp_path,
         "    opt.step(); sched.step()\n"
         "    autolr.report(1.0 / (i + 1), step=i)\n"
     )
-    from autolr.workers import WorkerPool
+    from autolr.trials.workers import WorkerPool
 
     serve = WorkerPool._serve
     served = []
@@ -145,7 +145,7 @@ def _summary(db: Path, *, width: int, terminal: bool) -> str:
 
 def _essential_cells(db: Path) -> list[str]:
     """What every row must show whole: its value, mean ± std, family and peak LR."""
-    from autolr.cli_show import trial_rows
+    from autolr.cli.show import trial_rows
     from autolr.reports.stored import StudyView, open_study
 
     study = StudyView(open_study("toy", f"sqlite:///{db}"))

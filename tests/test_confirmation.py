@@ -17,9 +17,9 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 import autolr
-from autolr import confirmation
 from autolr.errors import ConfigError
 from autolr.result import TuneResult
+from autolr.search import confirmation
 
 TOTAL = 90
 EVERY = 10

@@ -12,10 +12,10 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy import exc as sa_exc
 
-from autolr import coordination, storage_retry
 from autolr.errors import ConfigError
-from autolr.storage import display_url, open_storage, server_of, with_driver
-from autolr.storage_retry import RetryingStorage, StorageUnavailable, with_retries
+from autolr.study import coordination, storage_retry
+from autolr.study.storage import display_url, open_storage, server_of, with_driver
+from autolr.study.storage_retry import RetryingStorage, StorageUnavailable, with_retries
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -200,7 +200,7 @@ def test_a_sqlite_file_locked_while_another_process_opens_it_is_opened(tmp_path,
 
 
 def test_a_sqlite_file_that_stays_locked_on_open_is_named(tmp_path, monkeypatch):
-    import autolr.storage as autolr_storage
+    import autolr.study.storage as autolr_storage
 
     class Locked(optuna.storages.RDBStorage):
         def __init__(self, *args, **kwargs):

@@ -17,7 +17,7 @@ from exported_module import load_module
 
 import autolr
 from autolr import ConfigError, ExportError, ScheduleSpec
-from autolr.export import export, render_json, render_python
+from autolr.exporting.export import export, render_json, render_python
 
 
 def imported_modules(source: str) -> set[str]:

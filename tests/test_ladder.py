@@ -14,7 +14,7 @@ from optuna.trial import TrialState, create_trial
 
 import autolr
 from autolr.errors import ConfigError
-from autolr.ladder import (
+from autolr.search.ladder import (
     MIN_RUNG_STEPS,
     SHORTENED,
     Ladder,

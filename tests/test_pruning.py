@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from autolr.pruning import PRUNERS, GracePeriodPruner, divergence, make_pruner
+from autolr.search.pruning import PRUNERS, GracePeriodPruner, divergence, make_pruner
 
 
 def _study_with_finished_trials(n: int, reports: int) -> optuna.Study:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import autolr
-from autolr import runtime
 from autolr.errors import ConfigError, StudyStopped
+from autolr.trials import runtime
 
 
 def _optimizer(lr: float = 0.1, groups: int = 1) -> torch.optim.Optimizer:

@@ -12,7 +12,7 @@ from exported_module import load_module
 
 import autolr
 from autolr import ConfigError, ScheduleSpec
-from autolr.export import export
+from autolr.exporting.export import export
 
 STEPS = 60
 

@@ -22,7 +22,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from autolr.ladder import steps_used
+from autolr.search.ladder import steps_used
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,7 @@ def shared_storage(request, tmp_path: Path) -> str:
 
 
 def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    from autolr.storage import open_storage
+    from autolr.study.storage import open_storage
 
     return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
 
@@ -225,7 +225,7 @@ def test_the_server_stopping_mid_study_stops_cleanly_and_the_same_command_resume
 
 
 def _has_study(url: str, name: str) -> bool:
-    from autolr.storage import open_storage
+    from autolr.study.storage import open_storage
 
     try:
         return name in [s.study_name for s in optuna.get_all_study_summaries(open_storage(url))]

@@ -15,8 +15,8 @@ from optuna.trial import TrialState
 from postgres_cluster import PostgresCluster
 
 import autolr
-from autolr import coordination
-from autolr import storage as autolr_storage
+from autolr.study import coordination
+from autolr.study import storage as autolr_storage
 
 
 def _toy() -> None:

@@ -12,7 +12,7 @@ from exported_module import load_module
 import autolr
 from autolr import ConfigError, ScheduleSpec
 from autolr.cli import main
-from autolr.export import export, render_json
+from autolr.exporting.export import export, render_json
 
 TUNED_STEPS = 40
 # lengths: 4x; 25 and 35 put a 4-step warmup at 2.5 and 3.5 steps (round-half-to-even: 2 and 4)

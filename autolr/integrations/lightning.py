@@ -35,8 +35,9 @@ import os
 import sys
 from typing import Any
 
-from autolr import _validation, runtime
+from autolr import _validation
 from autolr.errors import ConfigError, ConfigTypeError
+from autolr.trials import runtime
 
 # The import name of each Lightning package, and the distribution that installs it.
 PACKAGES = {"lightning.pytorch": "lightning", "pytorch_lightning": "pytorch-lightning"}

@@ -70,8 +70,9 @@ if importlib.util.find_spec("accelerate") is None:
         name="accelerate",
     )
 
-from autolr import _validation, runtime
+from autolr import _validation
 from autolr.errors import AutolrError, AutolrWarning
+from autolr.trials import runtime
 
 __all__ = ["AutolrCallback"]
 

@@ -54,7 +54,7 @@ def default_output(study_name: str, root: str | os.PathLike[str] | None = None) 
     """``<root>/studies/<study>/report.html`` (root: the working directory), beside the study's
     other artefacts; the study name is made safe as a folder name, so it cannot point outside
     ``studies/``."""
-    from autolr.study_files import artefact_dir
+    from autolr.study.files import artefact_dir
 
     return artefact_dir(study_name, Path(root) if root is not None else None) / REPORT_FILE
 
@@ -79,7 +79,7 @@ def _study(study_name: Any, storage: Any, study: Any) -> Any:
             f"The 'study_name' parameter of {_OWNER} must name a study. Got {study_name!r} "
             "instead; pass study_name='...' (and storage=...) or study=<optuna.Study>."
         )
-    from autolr.storage import default_storage_url, open_storage, sqlite_path
+    from autolr.study.storage import default_storage_url, open_storage, sqlite_path
 
     url = storage if storage is not None else default_storage_url(study_name)
     if not isinstance(url, str):

@@ -1,7 +1,7 @@
 """The confirmation records of a study report: the configurations re-run on fresh seeds, their
 means, and each one's paired difference to the constant baseline.
 
-Pure functions of a study's trials built on :mod:`autolr.confirmation` (the figures ``autolr
+Pure functions of a study's trials built on :mod:`autolr.search.confirmation` (the figures ``autolr
 tune`` and ``autolr show`` print), returning frozen records (see :mod:`autolr.reports.data`).
 A confirmation run repeats a configuration on another seed: the report folds it into the trial
 it confirms and never ranks it as a configuration of its own. When a study has confirmations its
@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 from optuna.trial import FrozenTrial
 
-from autolr import confirmation
 from autolr.reports.trial_facts import family_of, full_value, ranked
+from autolr.search import confirmation
 
 
 @dataclass(frozen=True)
 class PairedDifference:
     """A configuration minus the constant baseline on the confirmation seeds both ran
-    (:class:`autolr.confirmation.Comparison`)."""
+    (:class:`autolr.search.confirmation.Comparison`)."""
 
     difference: float
     standard_error: float | None
@@ -76,7 +76,7 @@ def confirmed_configs(
     sign = -1.0 if direction == "maximize" else 1.0
     rows = []
     for c in sorted(every, key=lambda c: (sign * c.mean, c.number)):
-        # the runs behind c.values, in the same order (autolr.confirmation.confirmed)
+        # the runs behind c.values, in the same order (autolr.search.confirmation.confirmed)
         runs = sorted(
             (t for t in trials
              if t.user_attrs.get("confirms") == c.number and full_value(t) is not None),

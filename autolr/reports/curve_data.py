@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import Ladder, rung_of
 from autolr.reports.confirm_data import (
     ConfirmedConfig,
     confirmed_configs,
@@ -27,6 +26,7 @@ from autolr.reports.trial_facts import last_report as _last_report
 from autolr.reports.trial_facts import spec_of as _spec
 from autolr.reports.trial_facts import step_unit_of as _step_unit
 from autolr.schedules.spec import ScheduleSpec
+from autolr.search.ladder import Ladder, rung_of
 
 TOP_CURVES = 5  # LR curves of the best few trials
 MAX_LR_POINTS = 256  # per LR curve

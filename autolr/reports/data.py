@@ -10,22 +10,22 @@ timeline here. Every name of those modules that callers read as ``data.X`` is im
 here too.
 
 How a trial ended (its *outcome*) is one of ``complete``, ``shortened`` (a run of the fidelity
-ladder ended on purpose at its rung: see :mod:`autolr.ladder`), ``pruned``, ``diverged`` (pruned
-by the divergence guard: the ``reason`` user attribute says so), ``failed``, ``running`` or
-``waiting``. Shortened runs end PRUNED in Optuna, but they were not cut short by a pruner: they
+ladder ended on purpose at its rung: see :mod:`autolr.search.ladder`), ``pruned``, ``diverged``
+(pruned by the divergence guard: the ``reason`` user attribute says so), ``failed``, ``running``
+or ``waiting``. Shortened runs end PRUNED in Optuna, but they were not cut short by a pruner: they
 ran the whole of their (compressed) schedule.
 
 Only full-fidelity complete trials can be "the winner", rank in the best trials, the leaderboard,
 the history and the LR curves of the best trials: a shortened run's value is a lower-fidelity
 number, often better than any full run's.
 
-When the study confirmed its top configurations on fresh seeds (:mod:`autolr.confirmation`), the
-winner is the confirmed configuration with the best mean over its seeds, and the baselines show
-their confirmed means where they were confirmed; the single luckiest run stays on show beside
-it. Confirmation runs (complete ones count as ``confirmation`` in :class:`Counts`) are folded
-into the trial they repeat: they never rank as configurations of their own (see
-:mod:`autolr.reports.confirm_data`). Strings here are raw database text; whoever renders them
-escapes them.
+When the study confirmed its top configurations on fresh seeds
+(:mod:`autolr.search.confirmation`), the winner is the confirmed configuration with the best mean
+over its seeds, and the baselines show their confirmed means where they were confirmed; the single
+luckiest run stays on show beside it. Confirmation runs (complete ones count as ``confirmation``
+in :class:`Counts`) are folded into the trial they repeat: they never rank as configurations of
+their own (see :mod:`autolr.reports.confirm_data`). Strings here are raw database text; whoever
+renders them escapes them.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.errors import AutolrError
-from autolr.ladder import Ladder, planned_ladder, rung_of
 from autolr.reports.confirm_data import (
     ConfirmedConfig,
     PairedDifference,
@@ -105,6 +104,7 @@ from autolr.reports.trial_facts import finite as _finite
 from autolr.reports.trial_facts import full_value as _value
 from autolr.reports.trial_facts import ranked as _ranked
 from autolr.reports.trial_facts import spec_field as _spec_number
+from autolr.search.ladder import Ladder, planned_ladder, rung_of
 
 TOP_TRIALS = 10  # rows of the best-trials table
 MIN_IMPORTANCE_TRIALS = 5

@@ -12,11 +12,11 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from autolr.ladder import Ladder, is_result, planned_ladder, rung_of
-from autolr.ladder import summarize as summarize_ladder
-from autolr.ladder import usable_value as rung_value
 from autolr.reports.confirm_data import confirmed_configs, is_confirmation, standing
 from autolr.reports.trial_facts import family_of, outcome
+from autolr.search.ladder import Ladder, is_result, planned_ladder, rung_of
+from autolr.search.ladder import summarize as summarize_ladder
+from autolr.search.ladder import usable_value as rung_value
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Promotion:
 class LadderInfo:
     """A ladder study's rungs, runs and promotions, and its compute against the budget."""
 
-    description: str  # the rungs in words (:meth:`autolr.ladder.Ladder.describe`)
+    description: str  # the rungs in words (:meth:`autolr.search.ladder.Ladder.describe`)
     eta: int
     requested: tuple[float, ...]  # the fidelities asked for, before they moved to reports
     notes: tuple[str, ...]  # how the requested rungs were moved or dropped
@@ -119,8 +119,8 @@ def lineage(
 def ladder_info(
     settings: Mapping[str, Any], direction: str, trials: Sequence[FrozenTrial]
 ) -> LadderInfo | None:
-    """A ladder study's rungs (from :func:`autolr.ladder.summarize`), every finished run at its
-    rung and every promotion; None for a full search or a ladder not planned yet. Confirmation
+    """A ladder study's rungs (from :func:`autolr.search.ladder.summarize`), every finished run at
+    its rung and every promotion; None for a full search or a ladder not planned yet. Confirmation
     runs are not runs of the ladder: they count in the compute spent only."""
     if planned_ladder(settings) is None:
         return None

@@ -2,14 +2,14 @@
 once, and quickly.
 
 Three costs dominated these commands on a 1,500-trial SQLite study (``benchmarks/scale.py``):
-resolving the study's name (:func:`autolr.study_files.study_names` lists the studies with
+resolving the study's name (:func:`autolr.study.files.study_names` lists the studies with
 Optuna's study summaries, which read and deep-copy every trial of every study), reading the
 trials through Optuna's ORM (about 1.4 s for 1,500 trials: 90,000 ORM objects), and reading them
 again for each part of the output. So:
 
 - :func:`open_study` loads a study named by ``--study`` (or the only one there) without listing
   summaries; whenever the name is missing, ambiguous or wrong it defers to
-  :func:`autolr.study_files.load_study`, whose messages list what exists;
+  :func:`autolr.study.files.load_study`, whose messages list what exists;
 - :func:`read_trials` reads every trial of a database study with one SQLAlchemy Core query per
   table of Optuna's schema (5x faster), into the same :class:`optuna.trial.FrozenTrial` objects
   Optuna builds (``tests/reliability/test_scale.py`` compares them); any other storage, or an
@@ -31,15 +31,15 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autolr.errors import AutolrError, ConfigError
 from autolr.reports.untrusted import clean_settings, clean_trials
-from autolr.study_config import SETTINGS_ATTR
+from autolr.study.config import SETTINGS_ATTR
 
 
 # --- finding the study -------------------------------------------------------------------------
 def open_study(study_name: str | None, storage: str | None) -> optuna.Study:
     """The study ``show``, ``export`` and ``report`` read: ``study_name`` in ``storage`` (default
     ``sqlite:///studies/<study>.db``), or the only study there when no name is given."""
-    from autolr.storage import default_storage_url, open_storage, sqlite_path
-    from autolr.study_files import load_study, local_study_databases, safe_file_name
+    from autolr.study.files import load_study, local_study_databases, safe_file_name
+    from autolr.study.storage import default_storage_url, open_storage, sqlite_path
 
     name, url = study_name, storage
     if url is None:
@@ -187,7 +187,7 @@ def read_trials(study: optuna.Study) -> list[FrozenTrial]:
 
             where, retry_s = getattr(storage, "where", None), getattr(storage, "retry_s", None)
             if where is not None and retry_s is not None:
-                from autolr.storage_retry import with_retries
+                from autolr.study.storage_retry import with_retries
 
                 return with_retries(read, where, retry_s)
             return read()

@@ -13,8 +13,6 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import SHORTENED, planned_ladder, planned_steps
-from autolr.lr_edge import lr_edge_warning, scale_bounds
 from autolr.reports.confirm_data import (
     ConfirmedConfig,
     confirmed_configs,
@@ -42,6 +40,8 @@ from autolr.reports.trial_facts import spec_field as _spec_number
 from autolr.reports.trial_facts import spec_of as _spec
 from autolr.reports.trial_facts import step_unit_of as _step_unit
 from autolr.schedules.registry import get_family
+from autolr.search.ladder import SHORTENED, planned_ladder, planned_steps
+from autolr.search.lr_edge import lr_edge_warning, scale_bounds
 
 
 def count_outcomes(trials: Iterable[FrozenTrial]) -> Counts:

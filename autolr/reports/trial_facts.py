@@ -13,12 +13,12 @@ from typing import Any
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.errors import AutolrError
-from autolr.ladder import SHORTENED, fidelity_of
 from autolr.reports.untrusted import MAX_INT
 from autolr.schedules.registry import families as registered_families
 from autolr.schedules.spec import ScheduleSpec
-from autolr.space import FAMILY_PARAM
-from autolr.study_config import SETTINGS_ATTR
+from autolr.search.ladder import SHORTENED, fidelity_of
+from autolr.search.space import FAMILY_PARAM
+from autolr.study.config import SETTINGS_ATTR
 
 UNKNOWN_FAMILY = "unknown"
 

@@ -6,8 +6,8 @@ hold any JSON where autolr expects a number, a name or a dict. :func:`clean_tria
 :func:`clean_settings` give every user attribute autolr reads the type autolr writes it with, or
 leave it out (a text attribute becomes ``str``); the rest of the trial (its state, values,
 parameters and reports, which Optuna itself types) and the ``spec`` attribute (parsed, with a
-clear error, only where a schedule is needed: :func:`autolr.export.stored_schedule`) are left as
-they are. Trials are copied only where something changes.
+clear error, only where a schedule is needed: :func:`autolr.exporting.export.stored_schedule`) are
+left as they are. Trials are copied only where something changes.
 
 For output: :func:`terminal_text` makes database text safe to print (no control characters, so
 no terminal escape sequences; no rich markup), and :func:`json_ready` makes values safe for strict
@@ -132,7 +132,7 @@ def _numbers(value: Any, low: float, high: float, low_open: bool = False) -> lis
 
 
 def _ladder(data: Any) -> dict[str, Any] | None:
-    """A planned ladder (:meth:`autolr.ladder.Ladder.to_dict`) that obeys the ladder's rules:
+    """A planned ladder (:meth:`autolr.search.ladder.Ladder.to_dict`) that obeys the ladder's rules:
     fidelities rising to 1, steps rising with them, eta at least 2; else None."""
     if not isinstance(data, Mapping):
         return None

@@ -138,7 +138,7 @@ class ScheduleSpec:
         optimizers = optimizer_list(optimizer, "ScheduleSpec.build")
         apply_peak_lr(optimizers, self.lr)
         if self.metric_driven and metric_source is None:
-            from autolr.runtime import last_report
+            from autolr.trials.runtime import last_report
 
             metric_source = last_report
         schedulers = []

@@ -33,8 +33,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import autolr
-from autolr import runtime
 from autolr.errors import AutolrWarning, ConfigError, ConfigTypeError
+from autolr.trials import runtime
 
 pytest.importorskip("lightning")
 
@@ -345,7 +345,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 def test_importing_autolr_and_the_integration_imports_no_lightning():
     done = _python("""
         import sys
-        import autolr, autolr.integrations, autolr.runtime
+        import autolr, autolr.integrations, autolr.trials.runtime
         import autolr.integrations.lightning
         print(sorted(m for m in sys.modules if "lightning" in m.split(".")[0]))
     """)

@@ -196,7 +196,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_importing_autolr_does_not_import_transformers_and_a_missing_one_says_how(runs):
-    done = _python("import sys, autolr, autolr.runtime, autolr.integrations; "
+    done = _python("import sys, autolr, autolr.trials.runtime, autolr.integrations; "
                    "assert 'transformers' not in sys.modules, 'imported'")
     assert done.returncode == 0, done.stderr
     done = _python("import sys; sys.modules['transformers'] = None; "

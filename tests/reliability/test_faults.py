@@ -97,8 +97,8 @@ def _wait_for(predicate, timeout: float = 120) -> None:
 
 
 def _workers_of(toy: Path) -> list[int]:
-    listed = subprocess.run(["pgrep", "-f", f"autolr.worker_main .*{toy}"], capture_output=True,
-                            text=True)
+    listed = subprocess.run(["pgrep", "-f", f"autolr.trials.worker_main .*{toy}"],
+                            capture_output=True, text=True)
     return [int(pid) for pid in listed.stdout.split()]
 
 

@@ -30,7 +30,7 @@ from autolr.reports.data import (
     Winner,
     get_report_data,
 )
-from autolr.space import SearchSpace
+from autolr.search.space import SearchSpace
 from autolr.tuner import StudyRun
 
 SETTINGS = {

@@ -153,7 +153,8 @@ def test_one_shared_seed_is_too_few_to_tell_in_the_report_and_the_summary():
     # round 0 only: the winner and the constant baseline share one confirmation seed, so their
     # paired difference has no standard error, whatever each one's own spread
     import optuna
-    from autolr.cli_show import winner_lines
+
+    from autolr.cli.show import winner_lines
 
     one_round = optuna.create_study(study_name="one-round")
     one_round.set_user_attr("autolr", confirmed_study().user_attrs.get("autolr"))

@@ -367,8 +367,8 @@ def test_report_of_a_real_ladder_study(digits_module, tmp_path, capsys):
     import optuna
 
     import autolr
-    from autolr.ladder import summarize
     from autolr.result import TuneResult
+    from autolr.search.ladder import summarize
 
     storage = f"sqlite:///{tmp_path / 'lad.db'}"
     autolr.tune(lambda: digits_module.train(epochs=8), n_trials=12, seed=0, storage=storage,

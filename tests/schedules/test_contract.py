@@ -26,7 +26,7 @@ import torch
 
 import autolr
 from autolr import ScheduleSpec
-from autolr.export import export, render_python
+from autolr.exporting.export import export, render_python
 from autolr.schedules import get_family
 
 TOTAL_STEPS = 96

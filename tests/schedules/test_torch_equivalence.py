@@ -673,7 +673,7 @@ def test_state_dict_resumes_exactly() -> None:
 
 def test_plateau_follows_autolr_report_in_a_plain_run() -> None:
     """Without a metric source the scheduler reads ``autolr.report`` (no trial running)."""
-    from autolr import runtime
+    from autolr.trials import runtime
 
     assert not runtime.in_trial()
     T, per_epoch = 60, 6

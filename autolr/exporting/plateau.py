@@ -1,7 +1,7 @@
 """The standalone Python module exported for the plateau family (internal to
 :mod:`autolr.export`): torch's ``ReduceLROnPlateau`` at the tuned settings, with autolr's warmup
 as a separate scheduler, over the tuned run length or another one (``run_length``), for one
-optimizer or several. The text every export shares comes from :mod:`autolr.export_text`.
+optimizer or several. The text every export shares comes from :mod:`autolr.exporting.text`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from autolr.errors import ExportError
-from autolr.export_text import (
+from autolr.exporting.text import (
     UNIT_WORDS,
     constant_lines,
     constants_block,
@@ -37,7 +37,7 @@ def render_plateau(
     tuned: ScheduleSpec | None,
 ) -> str:
     """The module for ``spec`` of the plateau ``family`` (checked), imported in its usage
-    example as ``module``; ``tuned`` as in :func:`autolr.export.render_python`."""
+    example as ``module``; ``tuned`` as in :func:`autolr.exporting.export.render_python`."""
     constants = param_constants(spec, family)
     expected = {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
                 "min_ratio"}

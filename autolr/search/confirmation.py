@@ -25,7 +25,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import fidelity_of, params_key
+from autolr.search.ladder import fidelity_of, params_key
 
 CONFIRM_SEED_BASE = 2 * 10**6  # confirmation round j trains on trial_seed(study seed, BASE + j)
 MAX_TOP = 3

@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 
 from autolr.errors import ConfigError
-from autolr.storage import default_storage_url, open_storage, sqlite_path
+from autolr.study.storage import default_storage_url, open_storage, sqlite_path
 
 STUDIES_DIR = "studies"
 

@@ -5,8 +5,8 @@ what was wrong and how to fix it. ``--debug`` shows the traceback too. Ctrl-C du
 exits 130 after leaving the study consistent.
 
 This module is the commands, their options and their wiring: option values are parsed by
-:mod:`autolr.cli_options`, a study is run by :mod:`autolr.cli_run` and printed by
-:mod:`autolr.cli_show`.
+:mod:`autolr.cli.options`, a study is run by :mod:`autolr.cli.run` and printed by
+:mod:`autolr.cli.show`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from autolr.cli_options import (
+from autolr.cli.options import (
     check_script,
     parse_confirm,
     parse_families,
@@ -28,10 +28,10 @@ from autolr.cli_options import (
     parse_ladder,
     parse_lr,
 )
-from autolr.cli_output import closed_output, end_quietly_on_closed_pipe, output_console
-from autolr.cli_run import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # still autolr.cli's
-from autolr.cli_run import run_tune
-from autolr.cli_show import print_show, short, show_json
+from autolr.cli.output import closed_output, end_quietly_on_closed_pipe, output_console
+from autolr.cli.run import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # still autolr.cli's
+from autolr.cli.run import run_tune
+from autolr.cli.show import print_show, short, show_json
 from autolr.errors import AutolrError, ConfigError
 
 
@@ -175,8 +175,8 @@ def tune(
     keeps its settings (direction, families, search, pruner, script arguments...): another
     machine joins it with `autolr tune SCRIPT --storage URL --study NAME` alone.
     """
-    from autolr.storage import default_storage_url
-    from autolr.study_files import artefact_dir, safe_file_name
+    from autolr.study.files import artefact_dir, safe_file_name
+    from autolr.study.storage import default_storage_url
 
     path = check_script(script)
     family_list = parse_families(families)
@@ -197,7 +197,7 @@ def tune(
         script_args=list(script_args) if script_args else None, owner="autolr tune",
     )
     if gpu_list is None:
-        from autolr.workers import visible_gpus
+        from autolr.trials.workers import visible_gpus
 
         gpu_list = visible_gpus()
     if trials_per_gpu is not None:
@@ -262,11 +262,11 @@ def export(study_name: str | None, storage: str | None, fmt: str, output: str | 
     """Write a study's best schedule as code or JSON (--total-steps N: for a run of N steps)."""
     import math
 
-    from autolr.export import export as write_export
-    from autolr.export import render_json, render_python
+    from autolr.exporting.export import export as write_export
+    from autolr.exporting.export import render_json, render_python
     from autolr.reports.stored import StudyView, open_study
     from autolr.result import TuneResult
-    from autolr.study_files import artefact_dir
+    from autolr.study.files import artefact_dir
 
     study = StudyView(open_study(study_name, storage))  # its trials read once, checked
     result = TuneResult(study)  # type: ignore[arg-type]  # a StudyView answers as the study
@@ -322,7 +322,7 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
                     seeds: int | None, workers: int | None) -> None:
     """Re-run a study's top configurations and the constant baseline on fresh seeds, beyond
     its budget; the winner becomes the best mean and the exports are written again."""
-    from autolr.study_files import artefact_dir, load_study, resolve_study
+    from autolr.study.files import artefact_dir, load_study, resolve_study
     from autolr.tuner import SETTINGS_ATTR, confirmation_config
 
     name, url = resolve_study(study_name, storage)
@@ -341,7 +341,7 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
             f"Study {name!r} was tuned with the script {script!r}, which is not there any more. "
             "Put it back (or run autolr tune on its new path with --study and --storage)."
         )
-    from autolr.workers import visible_gpus
+    from autolr.trials.workers import visible_gpus
 
     gpu_list = visible_gpus()
     worker_count = workers or (len(gpu_list) if gpu_list else 1)
@@ -408,8 +408,8 @@ def studies(storage: str | None) -> None:
     import optuna
     from rich.table import Table
 
-    from autolr.storage import open_storage
-    from autolr.study_files import local_study_databases
+    from autolr.study.files import local_study_databases
+    from autolr.study.storage import open_storage
 
     urls = [storage] if storage else [f"sqlite:///{p}" for p in local_study_databases()]
     if not urls:
@@ -420,7 +420,7 @@ def studies(storage: str | None) -> None:
         table.add_column(column)
     for url in urls:
         if storage:
-            from autolr.study_files import study_names
+            from autolr.study.files import study_names
 
             study_names(url)  # a clear error for a missing file
         for summary in optuna.get_all_study_summaries(open_storage(url)):

@@ -1,7 +1,7 @@
 """Running a training script as trials in persistent worker processes, one per device slot.
 
 The parent (this module) owns the study; each worker imports torch once and then runs trials one
-after another (:mod:`autolr.worker_main`). GPU workers see one GPU each through
+after another (:mod:`autolr.trials.worker_main`). GPU workers see one GPU each through
 ``CUDA_VISIBLE_DEVICES`` (with ``trials_per_gpu`` K, K workers share each GPU, and when a trial
 on a shared GPU runs out of memory that GPU drops to one worker fewer and the trial's
 configuration runs again); CPU workers split the cores through torch's thread count. A worker that
@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TextIO
 
-from autolr.trial_control import TrialControl, TrialOutcome
+from autolr.trials.control import TrialControl, TrialOutcome
 
 LOG_TAIL_LINES = 20
 POLL_S = 0.2
@@ -263,7 +263,7 @@ class WorkerPool:
         slot.log.write(f"--- worker {slot.name} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         slot.log.flush()
         slot.process = subprocess.Popen(
-            [sys.executable, "-m", "autolr.worker_main", str(child_socket.fileno()),
+            [sys.executable, "-m", "autolr.trials.worker_main", str(child_socket.fileno()),
              self.script, *self.script_args],
             pass_fds=(child_socket.fileno(),),
             stdin=subprocess.DEVNULL,

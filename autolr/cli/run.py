@@ -14,8 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from autolr.cli_output import closed_output, output_console
-from autolr.cli_show import print_summary
+from autolr.cli.output import closed_output, output_console
+from autolr.cli.show import print_summary
 from autolr.errors import AutolrError, AutolrWarning
 
 EXIT_INTERRUPTED = 130
@@ -46,16 +46,16 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     budget (``autolr confirm``)."""
     import optuna
 
-    from autolr.progress import TuneProgress
+    from autolr.cli.progress import TuneProgress
     from autolr.tuner import StudyRun
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # autolr prints its own progress
     command = " ".join(shlex.quote(a) for a in ["autolr", *sys.argv[1:]])
-    from autolr.workers import WorkerPool
+    from autolr.trials.workers import WorkerPool
 
     console = output_console()
-    from autolr.storage import display_url
-    from autolr.storage_retry import StorageUnavailable
+    from autolr.study.storage import display_url
+    from autolr.study.storage_retry import StorageUnavailable
 
     pool = WorkerPool(path, workers=worker_count, gpus=gpu_list, trial_timeout=trial_timeout,
                       isolate=isolate, log_dir=out_dir / "logs", trials_per_gpu=trials_per_gpu)

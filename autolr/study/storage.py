@@ -20,7 +20,7 @@ from typing import Any
 import optuna
 
 from autolr.errors import ConfigError
-from autolr.storage_retry import (
+from autolr.study.storage_retry import (
     RetryingStorage,
     cached,
     is_connection_error,
@@ -61,7 +61,7 @@ def sqlite_path(url: str) -> Path | None:
 def open_storage(url: str | None, *, write: bool = False) -> optuna.storages.BaseStorage:
     """The Optuna storage for ``url`` (None: in memory), with every failure explained.
 
-    A database storage comes back as a :class:`~autolr.storage_retry.RetryingStorage`: calls
+    A database storage comes back as a :class:`~autolr.study.storage_retry.RetryingStorage`: calls
     that lose the connection are retried for a while. Several processes may open one new
     PostgreSQL database at the same moment: the first creates Optuna's tables while the others
     wait for it (a lock of the server's), so none of them fails on the half-made schema.

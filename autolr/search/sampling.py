@@ -9,7 +9,8 @@ Three adaptations, all in :class:`RangeAwareSampler`, which delegates everything
   there again and again. The sampler sees trials that failed in the training code (not those
   interrupted or abandoned) as constant-liar "running" trials: they count as bad outcomes.
 - A fidelity ladder's runs are not on one scale: ``trial_view`` (set by the study) chooses the
-  trials the sampler learns from (one rung's results, see :func:`autolr.ladder.learning_trials`).
+  trials the sampler learns from (one rung's results, see
+  :func:`autolr.search.ladder.learning_trials`).
 """
 
 from __future__ import annotations

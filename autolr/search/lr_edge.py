@@ -13,7 +13,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.space import DEFAULT_LR_SCALE, LR_PARAM
+from autolr.search.space import DEFAULT_LR_SCALE, LR_PARAM
 
 EDGE_FRACTION = 0.1  # within this fraction of the log-range from an edge counts as "at the edge"
 EDGE_MIN_COMPLETE = 6  # fewer complete trials say nothing about the edges
@@ -101,7 +101,7 @@ def lr_edge_warning(
     """The warning for a study as it stands (None when its best trials are inside the range).
     On the fidelity ladder the best trials are those of the rung its sampler learns from, as
     while tuning."""
-    from autolr.ladder import study_learning_trials
+    from autolr.search.ladder import study_learning_trials
 
     found = find_edge(direction, settings, study_learning_trials(settings, list(trials), direction))
     if found is None:

@@ -3,12 +3,12 @@
 
 The module needs nothing but ``math`` and ``torch``. It holds the schedule's numbers as named
 constants, the family's ``factor`` and autolr's warmup copied verbatim from their source
-(:mod:`autolr.export_source`), a callable multiplier for ``LambdaLR``,
+(:mod:`autolr.exporting.source`), a callable multiplier for ``LambdaLR``,
 ``build_scheduler(optimizer, total_steps=None)`` and ``lrs(total_steps=None)``. It runs over
 another length on request (``run_length``: the rule of :meth:`ScheduleSpec.with_total_steps`)
 and drives a list of optimizers with one schedule (``Schedulers``). The text every export
-shares, and the rule for what may reach its code, come from :mod:`autolr.export_text`; the
-plateau family has its own renderer, :mod:`autolr.export_plateau`.
+shares, and the rule for what may reach its code, come from :mod:`autolr.exporting.text`; the
+plateau family has its own renderer, :mod:`autolr.exporting.plateau`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import contextlib
 from typing import Any
 
 from autolr.errors import ExportError
-from autolr.export_source import BUILTIN_NAMES, function_source
-from autolr.export_text import (
+from autolr.exporting.source import BUILTIN_NAMES, function_source
+from autolr.exporting.text import (
     MODULE_NAMES,
     UNIT_WORDS,
     Constant,
@@ -49,7 +49,7 @@ def render_closed_form(
     tuned: ScheduleSpec | None,
 ) -> str:
     """The module for ``spec`` of the closed-form ``family`` (checked), imported in its usage
-    example as ``module``; ``tuned`` as in :func:`autolr.export.render_python`."""
+    example as ``module``; ``tuned`` as in :func:`autolr.exporting.export.render_python`."""
     factor = function_source(
         family.factor, f"The factor of family {family.name!r}", f"{family.name}_factor"
     )

@@ -35,9 +35,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from autolr.ladder import requeue_attrs, requeue_params
-from autolr.storage import sqlite_path
-from autolr.storage_retry import RetryingStorage, with_retries
+from autolr.search.ladder import requeue_attrs, requeue_params
+from autolr.study.storage import sqlite_path
+from autolr.study.storage_retry import RetryingStorage, with_retries
 
 HEARTBEAT_S = 30.0
 # A trial of another machine counts as abandoned after this long without a heartbeat (seconds).

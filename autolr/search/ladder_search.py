@@ -1,16 +1,17 @@
 """The study's side of a fidelity ladder: which run a free worker starts, and the budget.
 
-:mod:`autolr.ladder` holds the ladder, ASHA's promotion rule and the budget arithmetic, all
+:mod:`autolr.search.ladder` holds the ladder, ASHA's promotion rule and the budget arithmetic, all
 derived from the trials; this module keeps one study's ladder going across its life:
 
 1. *Before the ladder is planned* (a new study) every run is full length: the baselines, or a
    first sampled configuration. One run at a time is started beyond the queued baselines, since
    the rungs can be placed only once a full run has shown where the script reports.
-2. *When the first full run completes*, :func:`autolr.ladder.plan_ladder` places the rungs on
+2. *When the first full run completes*, :func:`autolr.search.ladder.plan_ladder` places the rungs on
    its report positions and the ladder is stored with the study's settings; a script that cannot
    honour any rung (too few steps, a report only at the end, a step count that differs from the
    declared ``total_steps``) makes the study a full search, and the reason is stored and shown.
-3. *Then* a :class:`~autolr.ladder.LadderBoard` answers every free worker, within the budget of
+3. *Then* a :class:`~autolr.search.ladder.LadderBoard` answers every free worker, within the budget
+   of
    ``n_trials`` full runs.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.ladder import (
+from autolr.search.ladder import (
     Job,
     LadderBoard,
     learning_trials,

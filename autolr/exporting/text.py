@@ -1,8 +1,8 @@
 """The text of the standalone Python module :mod:`autolr.export` writes, as far as every
 schedule family's module shares it (internal to :mod:`autolr.export`).
 
-Both renderers build their module from these pieces: :mod:`autolr.export_python` for the
-closed-form families, :mod:`autolr.export_plateau` for the plateau family. Here are the marker
+Both renderers build their module from these pieces: :mod:`autolr.exporting.python` for the
+closed-form families, :mod:`autolr.exporting.plateau` for the plateau family. Here are the marker
 line that makes a file replaceable, the header, the docstring and its shared paragraphs, the
 constants, the imports, the code every export holds (``run_length``, ``_optimizers``,
 ``_set_peak_lr``, ``Schedulers``) and the last check of the finished module. Keeping them in one
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolr.errors import ExportError
-from autolr.export_source import ALLOWED_MODULES
+from autolr.exporting.source import ALLOWED_MODULES
 from autolr.schedules.base import Family
 from autolr.schedules.spec import ScheduleSpec
 

@@ -11,7 +11,7 @@ Optuna user attributes, readable by any Optuna tool:
 abandoned), ``error`` (message and the end of the traceback), ``step_mismatch`` (when the
 script stepped a different number of times than it declared), ``report_lrs`` (the LR in effect
 at each report, which the pruners compare by). Runs of a fidelity ladder also carry ``fidelity``,
-``rung`` and, when promoted, ``promoted_from`` (see :mod:`autolr.ladder`); a run shortened to
+``rung`` and, when promoted, ``promoted_from`` (see :mod:`autolr.search.ladder`); a run shortened to
 ``fidelity < 1`` follows its schedule compressed into ``round(fidelity * total_steps)`` steps,
 its ``spec`` is that compressed schedule, and it ends (reason ``shortened``) at the first report
 at or after that step.
@@ -30,11 +30,11 @@ import optuna
 from optuna.trial import TrialState
 
 from autolr.errors import TrialPruned
-from autolr.ladder import SHORTENED
-from autolr.pruning import divergence, track_report_lrs
 from autolr.schedules.spec import ScheduleSpec
-from autolr.space import SearchSpace
-from autolr.storage_retry import set_user_attrs
+from autolr.search.ladder import SHORTENED
+from autolr.search.pruning import divergence, track_report_lrs
+from autolr.search.space import SearchSpace
+from autolr.study.storage_retry import set_user_attrs
 
 MAX_CURVE_POINTS = 512
 
@@ -87,7 +87,7 @@ class TrialControl:
         self.seed = seed
         self.worker = worker
         self.prune_after = prune_after  # reports before the pruner is worth asking
-        self.fidelity = fidelity  # < 1: a shortened run (see autolr.ladder)
+        self.fidelity = fidelity  # < 1: a shortened run (see autolr.search.ladder)
         self.declared_steps: int | None = None  # total_steps as the script gave it
         self.run_steps: int | None = None  # the steps this run's schedule spans
         self.report_positions: list[int] = []  # scheduler steps taken at each report

@@ -19,11 +19,11 @@ from typing import Any
 
 from autolr import _validation
 from autolr.errors import ConfigError
-from autolr.ladder import DEFAULT_ETA, DEFAULT_FIDELITIES, SEARCHES, with_top
-from autolr.pruning import PRUNERS
-from autolr.sampling import SAMPLERS
 from autolr.schedules.registry import families as registered_families
-from autolr.space import DEFAULT_LR_SCALE
+from autolr.search.ladder import DEFAULT_ETA, DEFAULT_FIDELITIES, SEARCHES, with_top
+from autolr.search.pruning import PRUNERS
+from autolr.search.sampling import SAMPLERS
+from autolr.search.space import DEFAULT_LR_SCALE
 
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"

@@ -1,14 +1,14 @@
 """The worker process: imports once, then runs a training script as trials, one after another.
 
-Started by :class:`autolr.workers.WorkerPool` as ``python -m autolr.worker_main FD SCRIPT
-[ARGS...]``. It never opens the study: ``autolr.scheduler`` and ``autolr.report`` inside the
+Started by :class:`autolr.trials.workers.WorkerPool` as ``python -m autolr.trials.worker_main FD
+SCRIPT [ARGS...]``. It never opens the study: ``autolr.scheduler`` and ``autolr.report`` inside the
 script talk to the parent over the connection on file descriptor FD, and the parent answers
 ("here is your schedule", "continue", "prune"). Each trial runs the script as a fresh
 ``__main__`` with ``runpy``; modules the script imports stay loaded, which is what makes the next
 trial start fast.
 
 A report waits for the parent's answer only where it may be other than "continue" (the schedule
-comes with when that is, see :func:`autolr.workers.report_hints`); the others are sent and
+comes with when that is, see :func:`autolr.trials.workers.report_hints`); the others are sent and
 training goes on, and a decision the parent sends unasked (the trial was taken over by another
 process) is read at the next report. The worker imports neither Optuna nor the study's code:
 its start-up is torch's and the script's. It leaves without the interpreter's teardown of every
@@ -29,8 +29,8 @@ from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
 from autolr.errors import TrialPruned
-from autolr.runners import describe_exception, free_memory, is_out_of_memory, run_trial
 from autolr.schedules.spec import ScheduleSpec
+from autolr.trials.runners import describe_exception, free_memory, is_out_of_memory, run_trial
 
 
 def receive(connection: Connection, *kinds: str) -> tuple[Any, ...]:
@@ -90,7 +90,7 @@ class PipeSession:
         """Whether the parent's answer to this report may be other than "continue": the pruner
         is asked from this report on, a shortened run has reached its end, or the value may
         show a diverged run (not finite, or, minimising, above the first report: a superset of
-        :func:`autolr.pruning.divergence`, which this process does not import)."""
+        :func:`autolr.search.pruning.divergence`, which this process does not import)."""
         hints = self.hints
         prune_after = hints.get("prune_after", 0)
         if prune_after is None or self.reports > prune_after:

@@ -9,9 +9,9 @@ optimizers. The plateau family exports torch's ``ReduceLROnPlateau``. ``export(.
 total_steps=N)`` writes the file for a run of N steps.
 
 This module checks what goes in, picks the renderer and writes the files:
-:mod:`autolr.export_python` renders the Python module of a closed-form family,
-:mod:`autolr.export_plateau` that of the plateau family, both from the text they share in
-:mod:`autolr.export_text`, and :mod:`autolr.export_source` copies functions into it. Only
+:mod:`autolr.exporting.python` renders the Python module of a closed-form family,
+:mod:`autolr.exporting.plateau` that of the plateau family, both from the text they share in
+:mod:`autolr.exporting.text`, and :mod:`autolr.exporting.source` copies functions into it. Only
 validated values reach the generated code: exact ``int``/``float``/``bool`` values written
 with ``repr``, short words from a family's validated choices and registered family names. Free
 text (summaries, ``found_by`` facts) goes into the docstring and comments, escaped.
@@ -37,7 +37,7 @@ from autolr.schedules.spec import FORMAT, ScheduleSpec
 FORMATS = ("python", "json")
 _OWNER = "export"
 
-# The first line of every Python file autolr writes (PYTHON_MARKER, in autolr.export_text) marks
+# The first line of every Python file autolr writes (PYTHON_MARKER, in autolr.exporting.text) marks
 # it as replaceable. JSON has no comments: the format field, second line of every export, marks
 # it instead.
 JSON_MARKER = f'"format": "{FORMAT}"'
@@ -121,7 +121,7 @@ def render_python(
     ``module_name`` is the name the usage example imports from (the file's stem);
     ``total_steps`` as in :func:`export`.
     """
-    from autolr.export_text import is_plain_name
+    from autolr.exporting.text import is_plain_name
 
     tuned = _checked_spec(spec)
     spec, facts = _at_length(tuned, _checked_facts(found_by), total_steps)
@@ -130,10 +130,10 @@ def render_python(
     # Rescaled to another length, the module also holds the tuned one to scale other lengths from.
     rescaled_from = None if spec is tuned else tuned
     if family.metric_driven:
-        from autolr.export_plateau import render_plateau
+        from autolr.exporting.plateau import render_plateau
 
         return render_plateau(spec, family, facts, module, rescaled_from)
-    from autolr.export_python import render_closed_form
+    from autolr.exporting.python import render_closed_form
 
     return render_closed_form(spec, family, facts, module, rescaled_from)
 
@@ -238,7 +238,7 @@ def _target(path: Any) -> Path:
 
 def _written_by_autolr(path: Path) -> bool:
     # Imported here, as the renderers are: ``import autolr`` imports this module, and stays light.
-    from autolr.export_text import PYTHON_MARKER
+    from autolr.exporting.text import PYTHON_MARKER
 
     try:
         with path.open("rb") as file:

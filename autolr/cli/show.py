@@ -19,9 +19,9 @@ def show_json(study: Any, trials: list[Any], top: int) -> str:
     import dataclasses
     import json
 
-    from autolr.confirmation import confirmed
     from autolr.reports.untrusted import json_ready
     from autolr.result import count_states
+    from autolr.search.confirmation import confirmed
 
     summary = ladder_summary(study, trials)
     ladder = None
@@ -46,10 +46,10 @@ def print_show(console: Any, study: Any, trials: list[Any], top: int) -> None:
     best schedule (or why there is none to show). ``study``: a
     :class:`~autolr.reports.stored.StudyView`, ``trials`` its trials."""
     from autolr.errors import AutolrError
-    from autolr.lr_edge import lr_edge_warning
     from autolr.reports.untrusted import terminal_text
     from autolr.result import TuneResult
-    from autolr.study_config import SETTINGS_ATTR
+    from autolr.search.lr_edge import lr_edge_warning
+    from autolr.study.config import SETTINGS_ATTR
 
     print_summary(console, study, top)
     settings = study.user_attrs.get(SETTINGS_ATTR, {})
@@ -82,8 +82,8 @@ def trial_rows(study: Any, top: int, trials: list[Any]) -> list[dict[str, Any]]:
 
     from optuna.trial import TrialState
 
-    from autolr.confirmation import confirmed
     from autolr.reports.untrusted import is_number, is_whole
+    from autolr.search.confirmation import confirmed
 
     means = {c.number: c for c in confirmed(trials)}
     complete = [t for t in trials if t.state == TrialState.COMPLETE
@@ -265,7 +265,7 @@ def _trial_table(rows: list[dict[str, Any]], rank: bool, warmup: bool, params: b
 
 def winner_lines(study: Any, trials: list[Any]) -> list[str]:
     """The confirmed winner in words: its mean over its seeds, against the baseline."""
-    from autolr import confirmation
+    from autolr.search import confirmation
 
     every = confirmation.confirmed(trials)
     best = confirmation.winner(trials, study.direction.name.lower())
@@ -285,9 +285,9 @@ def winner_lines(study: Any, trials: list[Any]) -> list[str]:
 def ladder_summary(study: Any, trials: list[Any]) -> Any:
     """The fidelity ladder's rungs and compute, from the study's checked settings; None for a
     full search, or a ladder not planned yet."""
-    from autolr.ladder import summarize
     from autolr.reports.untrusted import clean_settings
-    from autolr.study_config import SETTINGS_ATTR
+    from autolr.search.ladder import summarize
+    from autolr.study.config import SETTINGS_ATTR
 
     settings = clean_settings(study.user_attrs.get(SETTINGS_ATTR))
     return summarize(settings, trials, study.direction.name.lower())

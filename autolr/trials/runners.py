@@ -13,11 +13,11 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from autolr import runtime
 from autolr.errors import TrialPruned
+from autolr.trials import runtime
 
 if TYPE_CHECKING:  # not imported at run time: a worker process needs neither it nor Optuna
-    from autolr.trial_control import TrialControl, TrialOutcome
+    from autolr.trials.control import TrialControl, TrialOutcome
 
 TRACEBACK_LINES = 15
 

@@ -63,7 +63,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.sampling import INFORMATIVE_FAILURES
+from autolr.search.sampling import INFORMATIVE_FAILURES
 
 DEFAULT_FIDELITIES = (1 / 9, 1 / 3, 1.0)
 DEFAULT_ETA = 3

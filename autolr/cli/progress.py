@@ -13,8 +13,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from autolr.ladder import SHORTENED
-from autolr.trial_control import TrialControl, TrialOutcome
+from autolr.search.ladder import SHORTENED
+from autolr.trials.control import TrialControl, TrialOutcome
 
 
 def format_duration(seconds: float) -> str:

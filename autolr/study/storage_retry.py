@@ -29,7 +29,7 @@ from autolr.errors import AutolrError
 
 DEFAULT_RETRY_S = 120.0
 # At most this long: a process that waits longer could find its running trials failed as
-# abandoned by another machine (after autolr.coordination.STALE_AFTER_S without a heartbeat).
+# abandoned by another machine (after autolr.study.coordination.STALE_AFTER_S without a heartbeat).
 MAX_RETRY_S = 240.0
 RETRY_ENV = "AUTOLR_STORAGE_RETRY_S"
 MAX_PAUSE_S = 15.0
