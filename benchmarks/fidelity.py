@@ -31,21 +31,16 @@ it puts first. A paired bootstrap over schedules gives a 90% interval for the ga
 compressed run's correlation and the full run's own value's at the same step.
 
 Writes ``benchmarks/results/fidelity.json`` (every value, every curve, every schedule) and
-``fidelity.md`` (or ``benchmarks/results/quick/`` with ``--quick``). Runs go to parallel worker
-processes (``--jobs``, default one per core, one torch thread each); a run is reproducible given
-its seed and the machine.
+``fidelity.md`` (``fidelity_report.py``; or ``benchmarks/results/quick/`` with ``--quick``).
+Runs go to parallel worker processes (``--jobs``, default one per core, one torch thread each);
+a run is reproducible given its seed and the machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as futures
 import contextlib
-import datetime as dt
-import json
 import math
-import multiprocessing
-import os
 import sys
 import time
 from fractions import Fraction
@@ -58,7 +53,11 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from run import git_commit, machine, versions  # noqa: E402
+from fidelity_report import TOP_K, render  # noqa: E402
+from harness import cli, jobs  # noqa: E402
+from harness.files import json_safe, output_dir, write_json, write_text  # noqa: E402
+from harness.lookup import cached_workload  # noqa: E402
+from harness.meta import command_line, git_commit, machine, now, versions  # noqa: E402
 from workloads import WORKLOADS, Settings, StepMeter, Workload, make_workload  # noqa: E402
 
 import autolr  # noqa: E402
@@ -68,7 +67,6 @@ DEFAULT_SCHEDULES = {"digits": 120, "friedman": 100, "char": 64}
 QUICK_SCHEDULES = 4
 DEFAULT_FIDELITIES = ("1/3", "1/9")
 COST = {"char": 22, "friedman": 1.6, "digits": 0.6}  # seconds per schedule, long jobs first
-TOP_K = 5
 LR_SCALE = (0.1, 10.0)
 BOOTSTRAP = 2000
 
@@ -171,24 +169,11 @@ def self_check() -> None:
 
 # --- worker --------------------------------------------------------------------------------
 
-_WORKLOAD_CACHE: dict[tuple[str, str], Workload] = {}
-
-
-def _init_worker(threads: int) -> None:
-    import optuna
-    import torch
-
-    torch.set_num_threads(threads)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-
 
 def run_schedule(workload_name: str, size: str, index: int, spec_dict: dict[str, Any],
                  seeds: tuple[int, int], fidelities: tuple[str, ...]) -> dict[str, Any]:
     """Every run of one schedule (in a worker process): full on both seeds, then compressed."""
-    key = (workload_name, size)
-    if key not in _WORKLOAD_CACHE:
-        _WORKLOAD_CACHE[key] = make_workload(workload_name, Settings.named(size))
-    workload = _WORKLOAD_CACHE[key]
+    workload = cached_workload(workload_name, Settings.named(size))
     spec = autolr.ScheduleSpec(
         **{k: v for k, v in spec_dict.items() if k not in ("format", "version")})
     seed_a, seed_b = seeds
@@ -313,7 +298,7 @@ def sample_schedules(workload: Workload, n: int, seed: int) -> list[autolr.Sched
     """``n`` schedules from autolr's search space over every closed-form family (RandomSampler)."""
     import optuna
 
-    from autolr.space import SearchSpace
+    from autolr.search.space import SearchSpace
 
     families = tuple(f for f in autolr.families()
                      if autolr.family_info(f)["builtin"] and not autolr.family_info(f)[
@@ -342,44 +327,26 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_SCHEDULES} schedules, tiny runs, digits only "
-                             "unless --workloads")
-    parser.add_argument("--workloads", default=None,
-                        help=f"comma-separated, from {', '.join(WORKLOADS)}")
+    """The command line, with the defaults resolved (workloads, fidelities, size, output
+    folder, jobs)."""
+    parser = cli.make_parser(__doc__)
+    cli.add_quick(parser, f"smoke run: {QUICK_SCHEDULES} schedules, tiny runs, digits only "
+                          "unless --workloads")
+    cli.add_workloads(parser, f"comma-separated, from {', '.join(WORKLOADS)}")
     parser.add_argument("--schedules", type=int, default=None,
                         help="schedules per workload (default: "
                              + ", ".join(f"{k} {v}" for k, v in DEFAULT_SCHEDULES.items())
                              + f"; {QUICK_SCHEDULES} with --quick)")
     parser.add_argument("--fidelities", default=",".join(DEFAULT_FIDELITIES),
                         help="comma-separated fractions of the run (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="samples the schedules; the full runs use seeds SEED and SEED+1")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="parallel worker processes (default: one per core; 1 with --quick)")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="where fidelity.json/.md go (default benchmarks/results, or "
-                             "benchmarks/results/quick with --quick)")
+    cli.add_seed(parser, "samples the schedules; the full runs use seeds SEED and SEED+1")
+    cli.add_jobs(parser, "parallel worker processes (default: one per core; 1 with --quick)")
+    cli.add_output_dir(parser, "fidelity.json/.md")
     args = parser.parse_args(argv)
-    names = (args.workloads or ("digits" if args.quick else ",".join(WORKLOADS))).split(",")
-    args.workload_list = []
-    for name in (n.strip() for n in names if n.strip()):
-        if name not in WORKLOADS:
-            parser.error(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
-        if name not in args.workload_list:
-            args.workload_list.append(name)
+    args.workload_list = cli.workload_list(parser, args.workloads,
+                                           "digits" if args.quick else ",".join(WORKLOADS),
+                                           WORKLOADS)
     if args.schedules is not None and args.schedules < 2:
         parser.error(f"--schedules must be at least 2, got {args.schedules}")
     args.fidelity_list = tuple(f.strip() for f in args.fidelities.split(",") if f.strip())
@@ -391,24 +358,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if not ok:
             parser.error(f"a fidelity must be a fraction between 0 and 1, got {fidelity!r}")
     args.size = "quick" if args.quick else "cpu"
-    args.output_dir = args.output_dir or HERE / "results" / ("quick" if args.quick else "")
+    args.output_dir = output_dir(args.output_dir, args.quick)
     if args.jobs is None:
-        args.jobs = 1 if args.quick else max(1, os.cpu_count() or 1)
+        args.jobs = cli.default_jobs(args.quick)
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    start = time.perf_counter()
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    self_check()
-    # One torch thread per job: these small models gain little from more, and oversubscribed
-    # threads slow every job down.
-    threads = 1 if args.quick else max(1, (os.cpu_count() or 1) // args.jobs)
-    seeds = (args.seed, args.seed + 1)
-
+def plan(args: argparse.Namespace, seeds: tuple[int, int]) -> tuple[dict[str, Any], list[Any]]:
+    """Per workload: its description and the schedules drawn; and the calls of
+    :func:`run_schedule`, one per schedule, the costliest workload's first."""
     workloads: dict[str, Any] = {}
     calls = []
     for name in args.workload_list:
@@ -424,13 +382,27 @@ def main(argv: list[str] | None = None) -> int:
         calls += [(name, args.size, i, s.to_dict(), seeds, args.fidelity_list)
                   for i, s in enumerate(specs)]
     calls.sort(key=lambda call: -COST[call[0]])
+    return workloads, calls
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the compressed runs, train every schedule, score the proxies, and write
+    ``fidelity.json`` and ``fidelity.md``."""
+    args = parse_args(argv)
+    start = time.perf_counter()
+    jobs.quiet_optuna()
+    self_check()
+    # One torch thread per job: these small models gain little from more, and oversubscribed
+    # threads slow every job down.
+    threads = jobs.threads_per_job(args.jobs, single=args.quick)
+    seeds = (args.seed, args.seed + 1)
+    workloads, calls = plan(args, seeds)
     print(f"{len(calls)} schedules ({', '.join(args.workload_list)}), 2 full runs + "
           f"{len(args.fidelity_list)} compressed each, {args.jobs} job(s) at a time, {threads} "
           f"thread(s) each, size {args.size}", flush=True)
 
     done: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in args.workload_list}
-
-    def finished(call: tuple[Any, ...], result: dict[str, Any]) -> None:
+    for call, result in jobs.run_all(run_schedule, calls, args.jobs, threads):
         name = call[0]
         done[name][result["index"]] = result
         seconds = result["full_a"]["seconds"] + result["full_b"]["seconds"] + sum(
@@ -440,19 +412,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(workloads[name]['schedules'])} schedules (last {seconds:.1f}s)",
                   flush=True)
 
-    if args.jobs == 1:
-        _init_worker(threads)
-        for call in calls:
-            finished(call, run_schedule(*call))
-    else:
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(args.jobs, mp_context=context,
-                                         initializer=_init_worker,
-                                         initargs=(threads,)) as pool:
-            pending = {pool.submit(run_schedule, *call): call for call in calls}
-            for future in futures.as_completed(pending):
-                finished(pending[future], future.result())
-
     for name, info in workloads.items():
         runs = [done[name][i] for i in range(len(info["schedules"]))]
         for schedule, run in zip(info["schedules"], runs):
@@ -461,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {
         "meta": {
-            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "date": now(),
             "mode": "quick" if args.quick else "full",
             "size": args.size,
             "fidelities": list(args.fidelity_list),
@@ -473,101 +432,17 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine("cpu"),
             "versions": versions(),
             "git": git_commit(),
-            "command": " ".join(["python benchmarks/fidelity.py", *(argv or sys.argv[1:])]),
+            "command": command_line("python benchmarks/fidelity.py", argv),
         },
         "workloads": workloads,
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "fidelity.json").write_text(json.dumps(_json_safe(results)) + "\n",
-                                                   encoding="utf-8")
+    write_json(args.output_dir / "fidelity.json", json_safe(results))
     markdown = render(results)
-    (args.output_dir / "fidelity.md").write_text(markdown, encoding="utf-8")
+    write_text(args.output_dir / "fidelity.md", markdown)
     print(markdown)
     print(f"wrote {args.output_dir / 'fidelity.json'} in {results['meta']['wall_s']:.0f}s",
           flush=True)
     return 0
-
-
-# --- the report ----------------------------------------------------------------------------
-
-
-def _rho(score: dict[str, Any]) -> str:
-    return "—" if score["spearman"] is None else f"{score['spearman']:.2f}"
-
-
-def _steps(values: list[int]) -> str:
-    return "/".join(str(v) for v in values)
-
-
-def render(results: dict[str, Any]) -> str:
-    meta = results["meta"]
-    fids = meta["fidelities"]
-    lines = [
-        "# Fidelity: do compressed, annealed runs rank LR schedules like the full run?",
-        "",
-        f"`{meta['command']}`: {meta['date']}, {meta['wall_s'] / 60:.1f} min on "
-        f"{meta['machine']} ({meta['jobs']} job(s) x {meta['threads_per_job']} torch thread(s)), "
-        f"git {meta['git']}; " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-        + ".",
-        "",
-        "Spearman rank correlation with the full run's final value (seed "
-        f"{meta['seeds'][0]}), over random schedules from autolr's search space (every "
-        "closed-form family; peak LR 0.1x-10x the script's; warmup 0-20%). *Compressed into "
-        "f*: the whole schedule in round(f·T) steps, stopped at the first evaluation at or "
-        "after that step (shown as horizon→step it stopped at). *Full run's own value at f*: "
-        "the seed-A full run's value at that same evaluation (what pruners compare). Diverged "
-        "runs rank last.",
-        "",
-    ]
-    header = ["workload", "schedules", "a second seed of the full run (noise ceiling)"]
-    for f in fids:
-        header += [f"compressed into {f} (steps)", f"full run's own value at {f}"]
-    proxies = ["seed_b", *[p for f in fids for p in (f"compressed {f}", f"own {f}")]]
-    labels = ["seed B", *[p for f in fids for p in (f, f"own at {f}")]]
-    header.append(f"top-{TOP_K} overlap ({', '.join(labels)})")
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, info in results["workloads"].items():
-        a = info["analysis"]
-        s = a["scores"]
-        row = [f"{name} ({info['total_steps']} steps)", str(len(info["schedules"])),
-               _rho(s["seed_b"])]
-        for f in fids:
-            c = s[f"compressed {f}"]["steps"]
-            o = s[f"own {f}"]["steps"]
-            row.append(f"{_rho(s[f'compressed {f}'])} ({c['horizon']}→{_steps(c['ended_at'])})")
-            row.append(f"{_rho(s[f'own {f}'])} ({_steps(o['at'])})")
-        row.append(", ".join(str(s[p][f"top{TOP_K}_overlap"]) for p in proxies)
-                   + f" of {a['k']}")
-        lines.append("| " + " | ".join(row) + " |")
-
-    lines += [
-        "",
-        "Per proxy: the full-run rank of the schedule it ranks first (1 = it found the best); "
-        "the paired-bootstrap 90% interval of ρ(compressed) − ρ(own value at the same step); "
-        "diverged runs.",
-        "",
-    ]
-    header = ["workload", f"pick's rank: {', '.join(labels)}"]
-    header += [f"ρ gap at {f} (90%)" for f in fids]
-    header += ["diverged: full A, seed B, " + ", ".join(f"compressed {f}" for f in fids)]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, info in results["workloads"].items():
-        a = info["analysis"]
-        s = a["scores"]
-        row = [name, ", ".join(f"{s[p]['pick_rank']:g}" for p in proxies)]
-        for f in fids:
-            gap = s[f"compressed {f}"]["spearman"], s[f"own {f}"]["spearman"]
-            interval = a["gap_90"][f]
-            text = "—" if None in gap else f"{gap[0] - gap[1]:+.2f}"
-            if interval is not None:
-                text += f" [{interval[0]:+.2f}, {interval[1]:+.2f}]"
-            row.append(text)
-        row.append(", ".join(str(x) for x in [
-            a["diverged_full_a"], s["seed_b"]["diverged"],
-            *[s[f"compressed {f}"]["diverged"] for f in fids]]))
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

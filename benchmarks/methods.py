@@ -56,12 +56,13 @@ from typing import Any
 
 import numpy as np
 import optuna
+from harness.files import finite
 from optuna.trial import TrialState
 from workloads import StepMeter, Workload
 
 import autolr
-from autolr import confirmation as confirming
-from autolr.ladder import SHORTENED, Ladder, LadderBoard, LadderSummary
+from autolr.search import confirmation as confirming
+from autolr.search.ladder import SHORTENED, Ladder, LadderBoard, LadderSummary
 
 METHODS = (
     "autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand", "optuna_lr", "random",
@@ -129,18 +130,11 @@ class MethodResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["retrain_mean"] = _finite(self.retrain_mean)
-        data["retrain_std"] = _finite(self.retrain_std)
-        data["best_value"] = _finite(self.best_value)
-        data["retrain"] = [_finite(v) for v in self.retrain]
+        data["retrain_mean"] = finite(self.retrain_mean)
+        data["retrain_std"] = finite(self.retrain_std)
+        data["best_value"] = finite(self.best_value)
+        data["retrain"] = [finite(v) for v in self.retrain]
         return data
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN: a non-finite number is written as null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def describe(spec: autolr.ScheduleSpec) -> str:
@@ -292,30 +286,30 @@ def _confirmation_record(
             {"number": t.number, "confirms": t.user_attrs["confirms"],
              "round": t.user_attrs.get("confirm_round"), "seed": t.user_attrs.get("seed"),
              "baseline": t.user_attrs.get("baseline"), "state": t.state.name.lower(),
-             "value": _finite(t.value), "steps": t.user_attrs.get("steps")}
+             "value": finite(t.value), "steps": t.user_attrs.get("steps")}
             for t in runs
         ],
         "steps": sum(int(t.user_attrs.get("steps", 0)) for t in runs),
         "configurations": [
             {"number": c.number, "summary": summary(c.number), "baseline": c.baseline,
-             "values": [_finite(v) for v in c.values], "seeds": list(c.seeds),
-             "mean": _finite(c.mean), "std": _finite(c.std)}
+             "values": [finite(v) for v in c.values], "seeds": list(c.seeds),
+             "mean": finite(c.mean), "std": finite(c.std)}
             for c in result.confirmed
         ],
         "winner": {"number": best.number, "summary": summary(best.number),
-                   "baseline": best.baseline, "mean": _finite(best.mean),
-                   "std": _finite(best.std), "seeds": len(best.values),
-                   "first_value": _finite(winner.value)},
+                   "baseline": best.baseline, "mean": finite(best.mean),
+                   "std": finite(best.std), "seeds": len(best.values),
+                   "first_value": finite(winner.value)},
         "against_baseline": None if comparison is None else {
             "difference": comparison.difference, "standard_error": comparison.standard_error,
             "seeds": comparison.seeds, "within_noise": comparison.within_noise,
             "text": comparison.text(),
         },
         "luckiest": {
-            "number": luckiest.number, "value": _finite(luckiest.value),
+            "number": luckiest.number, "value": finite(luckiest.value),
             "summary": summary(luckiest.number), "baseline": luckiest.user_attrs.get("baseline"),
             "spec": luckiest.user_attrs.get("spec"),
-            "confirmed": next(({"mean": _finite(c.mean), "std": _finite(c.std),
+            "confirmed": next(({"mean": finite(c.mean), "std": finite(c.std),
                                 "seeds": len(c.values)}
                                for c in result.confirmed if c.number == luckiest.number), None),
             "retrain": [], "retrain_mean": None, "retrain_std": None,
@@ -339,7 +333,7 @@ def _ladder_record(summary: LadderSummary) -> dict[str, Any]:
         "notes": list(ladder.notes),
         "rungs": [
             {"rung": r.rung, "fidelity": r.fidelity, "steps": r.steps, "runs": r.runs,
-             "promoted": r.promoted, "best": _finite(r.best)}
+             "promoted": r.promoted, "best": finite(r.best)}
             for r in summary.rungs
         ],
         "configurations": summary.configurations,
@@ -369,9 +363,9 @@ def _autolr_trial(trial: optuna.trial.FrozenTrial, learning_rung: int | None = N
         "learning_rung": learning_rung,
         "family": trial.params.get("family"),
         "summary": describe(autolr.ScheduleSpec.from_json(spec)) if spec else None,
-        "value": _finite(trial.value),
+        "value": finite(trial.value),
         "steps": trial.user_attrs.get("steps"),
-        "curve": [[int(step), _finite(v)] for step, v in sorted(trial.intermediate_values.items())],
+        "curve": [[int(step), finite(v)] for step, v in sorted(trial.intermediate_values.items())],
     }
 
 
@@ -414,10 +408,10 @@ def _lr_result(
     best_value, winner = math.inf, None
     for study, make_schedule in zip(studies, make):
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        finite = [t for t in complete if t.value is not None and math.isfinite(t.value)]
-        if not finite:
+        valued = [t for t in complete if t.value is not None and math.isfinite(t.value)]
+        if not valued:
             continue
-        best = min(finite, key=lambda t: t.value)
+        best = min(valued, key=lambda t: t.value)
         if best.value < best_value:
             lr = best.params["lr"]
             spec = make_schedule(lr)
@@ -432,8 +426,8 @@ def _lr_result(
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
     log = [
         {"study": s.study_name, "number": t.number, "state": t.state.name.lower(),
-         "lr": t.params.get("lr"), "value": _finite(t.value),
-         "curve": [[int(k), _finite(v)] for k, v in sorted(t.intermediate_values.items())]}
+         "lr": t.params.get("lr"), "value": finite(t.value),
+         "curve": [[int(k), finite(v)] for k, v in sorted(t.intermediate_values.items())]}
         for s in studies for t in s.get_trials(deepcopy=False)
     ]
     return MethodResult(
@@ -574,6 +568,6 @@ def retrain(workload: Workload, result: MethodResult) -> None:
                   for seed in RETRAIN_SEEDS]
     else:
         values = list(result.retrain)
-    luckiest["retrain"] = [_finite(v) for v in values]
-    luckiest["retrain_mean"] = _finite(statistics.fmean(values))
-    luckiest["retrain_std"] = _finite(statistics.stdev(values) if len(values) > 1 else 0.0)
+    luckiest["retrain"] = [finite(v) for v in values]
+    luckiest["retrain_mean"] = finite(statistics.fmean(values))
+    luckiest["retrain_std"] = finite(statistics.stdev(values) if len(values) > 1 else 0.0)

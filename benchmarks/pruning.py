@@ -22,7 +22,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from autolr.pruning import make_pruner
+from autolr.search.pruning import make_pruner
 
 
 def pruners(n_trials: int) -> dict[str, Callable[[], BasePruner]]:

@@ -11,8 +11,8 @@ The study is a realistic fidelity-ladder study, made quickly:
    the exact user attributes autolr records for a baseline, a shortened run, a promotion, a full
    run and a confirmation run;
 2. the rest made from them: configurations drawn from autolr's own search space
-   (:class:`autolr.space.SearchSpace` with Optuna's random sampler), each at rung 0, a third of
-   them promoted to rung 1 and a ninth to the full runs of rung 2, with values from a smooth
+   (:class:`autolr.search.space.SearchSpace` with Optuna's random sampler), each at rung 0, a third
+   of them promoted to rung 1 and a ninth to the full runs of rung 2, with values from a smooth
    function of the peak LR plus noise; some runs diverge or fail (with a traceback), the top two
    configurations and the constant baseline are confirmed on two fresh seeds. Every run's
    ``spec`` and ``lr_curve`` are computed from its schedule, as in a real study;
@@ -48,7 +48,14 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from harness import cli  # noqa: E402
+from harness.files import RESULTS, write_json, write_text  # noqa: E402
+from harness.meta import git_commit, machine, versions  # noqa: E402
+from scale_report import markdown  # noqa: E402
+
 STUDY = "scale"
 TOTAL_STEPS = 600  # scheduler steps of a full run of the trivial training function
 REPORT_EVERY = 20  # steps between reports: 30 reports in a full run
@@ -161,11 +168,11 @@ def synthesize(real: Any, n: int = 1500, seed: int = 0) -> tuple[Made, dict[str,
     import optuna
     from optuna.trial import TrialState
 
-    from autolr.ladder import planned_ladder
     from autolr.schedules.spec import ScheduleSpec
-    from autolr.space import SearchSpace
-    from autolr.study_config import SETTINGS_ATTR
-    from autolr.trial_control import downsample
+    from autolr.search.ladder import planned_ladder
+    from autolr.search.space import SearchSpace
+    from autolr.study.config import SETTINGS_ATTR
+    from autolr.trials.control import downsample
 
     settings = dict(real.user_attrs[SETTINGS_ATTR])
     ladder = planned_ladder(settings)
@@ -318,7 +325,7 @@ def write_study(url: str, name: str, settings: dict[str, Any], trials: list[Any]
     from optuna.storages._rdb import models
     from optuna.trial import TrialState
 
-    from autolr.study_config import SETTINGS_ATTR
+    from autolr.study.config import SETTINGS_ATTR
 
     storage = optuna.storages.RDBStorage(url)
     study = optuna.create_study(study_name=name, storage=storage, direction="minimize")
@@ -410,61 +417,55 @@ def startup_s(cwd: Path, repeats: int) -> float:
     return time_command(["--version"], cwd, repeats)["median_s"]
 
 
-def markdown(result: dict[str, Any]) -> str:
-    before = result.get("before")
-    rows = []
-    for name, t in result["commands"].items():
-        was = f" | {before['commands'][name]['median_s']:.2f}" if before else ""
-        rows.append(f"| `autolr {name}` | {', '.join(f'{r:.2f}' for r in t['runs_s'])} | "
-                    f"**{t['median_s']:.2f}**{was} | < {t['goal_s']:g} | "
-                    f"{'yes' if t['met'] else 'no'} |")
-    counts = result["study"]
-    head = "| command | runs (s) | median (s) |" + (" before (s) |" if before else "")
-    rule = "| --- | --- | --- |" + (" --- |" if before else "")
-    return "\n".join([
-        f"# autolr show / report on a {counts['trials']:,}-trial study",
-        "",
-        f"{result['date']}, {result['machine']}; Python {result['versions']['python']}, "
-        f"optuna {result['versions']['optuna']}, autolr {result['versions']['autolr']} "
-        f"(commit {result['commit']}). "
-        f"Command: `{result['command']}`.",
-        "",
-        f"The study: {counts['trials']:,} trials in SQLite ({counts['db_mb']:.1f} MB): "
-        f"{counts['complete']} complete full runs ({counts['confirmation']} of them "
-        f"confirmation runs), {counts['shortened']:,} shortened runs of the fidelity ladder, "
-        f"{counts['pruned']} diverged, {counts['failed']} failed; "
-        f"{counts['configurations']:,} configurations; the report is "
-        f"{counts['report_mb']:.1f} MB. Each command is a fresh `python -m autolr` process "
-        f"(start-up and imports included), run {result['repeats']} times; "
-        f"`python -m autolr --version` alone takes {result['startup_s']:.2f} s. The 1-minute "
-        f"load average was {result['load_average_1min'][0]:g} when the timings began and "
-        f"{result['load_average_1min'][1]:g} when they ended (the benchmark's own processes "
-        "bring it near 1; more means other work shared the two cores and slowed the figures).",
-        "",
-        head + " goal (s) | met |",
-        rule + " --- | --- |",
-        *rows,
-        "",
-        *([f"Before: {before['source']}; its runs alternated with the others'.", ""]
-          if before else []),
-    ])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: study size, repeats, seed, output folder, an older tree to compare."""
+    parser = cli.make_parser(__doc__, paragraph=True)
     parser.add_argument("--trials", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    cli.add_seed(parser)
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
     parser.add_argument("--before", type=Path, default=None, metavar="DIR",
                         help="also time the commands with the autolr package in DIR, an older "
                              "tree (git archive COMMIT | tar -x -C DIR), for a before/after")
     parser.add_argument("--before-label", default=None, metavar="TEXT",
                         help="what the --before tree is, for the results")
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(HERE))
-    from run import git_commit, machine, versions
+    return parser.parse_args(argv)
 
+
+def time_commands(args: argparse.Namespace, commands: dict[str, list[str]],
+                  work: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Each command ``args.repeats`` times: its runs, median, goal and whether it was met; and
+    with ``--before`` the older tree's runs of the same commands (seconds)."""
+    timings: dict[str, Any] = {}
+    before: dict[str, Any] | None = None
+    if args.before is not None:
+        label = args.before_label or f"the autolr package in {args.before}"
+        before = {"source": label, "commands": {}}
+    for name, command in commands.items():
+        # with --before, the two trees alternate run by run: a machine whose load changes
+        # (other work on its two cores) weighs on both alike
+        runs: list[float] = []
+        was: list[float] = []
+        for _ in range(args.repeats):
+            runs += time_command(command, work, 1)["runs_s"]
+            if before is not None:
+                was += time_command(command, work, 1, source=args.before)["runs_s"]
+        timing = {"runs_s": runs, "median_s": round(statistics.median(runs), 3),
+                  "goal_s": GOALS_S[name]}
+        timing["met"] = timing["median_s"] < GOALS_S[name]
+        timings[name] = timing
+        print(f"autolr {name}: {runs} -> median {timing['median_s']:.2f} s "
+              f"(goal < {GOALS_S[name]:g} s)")
+        if before is not None:
+            before["commands"][name] = {"runs_s": was,
+                                        "median_s": round(statistics.median(was), 3)}
+            print(f"  before: {was} -> median {statistics.median(was):.2f} s")
+    return timings, before
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the study, time the commands, and write ``scale.json`` and ``scale.md``."""
+    args = parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         db = work / "studies" / f"{STUDY}.db"
@@ -480,30 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             "report": ["report", *study_args, "-o", str(work / "report.html")],
         }
         load_before = os.getloadavg()[0]
-        timings: dict[str, Any] = {}
-        before: dict[str, Any] | None = None
-        if args.before is not None:
-            label = args.before_label or f"the autolr package in {args.before}"
-            before = {"source": label, "commands": {}}
-        for name, command in commands.items():
-            # with --before, the two trees alternate run by run: a machine whose load changes
-            # (other work on its two cores) weighs on both alike
-            runs: list[float] = []
-            was: list[float] = []
-            for _ in range(args.repeats):
-                runs += time_command(command, work, 1)["runs_s"]
-                if before is not None:
-                    was += time_command(command, work, 1, source=args.before)["runs_s"]
-            timing = {"runs_s": runs, "median_s": round(statistics.median(runs), 3),
-                      "goal_s": GOALS_S[name]}
-            timing["met"] = timing["median_s"] < GOALS_S[name]
-            timings[name] = timing
-            print(f"autolr {name}: {runs} -> median {timing['median_s']:.2f} s "
-                  f"(goal < {GOALS_S[name]:g} s)")
-            if before is not None:
-                before["commands"][name] = {"runs_s": was,
-                                            "median_s": round(statistics.median(was), 3)}
-                print(f"  before: {was} -> median {statistics.median(was):.2f} s")
+        timings, before = time_commands(args, commands, work)
         load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         result = {
             "date": dt.date.today().isoformat(),
@@ -527,9 +505,8 @@ def main(argv: list[str] | None = None) -> int:
             "commands": timings,
             **({"before": before} if before is not None else {}),
         }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.output_dir / "scale.md").write_text(markdown(result))
+    write_json(args.output_dir / "scale.json", result, indent=2)
+    write_text(args.output_dir / "scale.md", markdown(result))
     print(f"wrote {args.output_dir / 'scale.json'} and scale.md")
     return 0
 

@@ -35,7 +35,7 @@ The arms, at 3L (``tuning`` is the compute spent choosing the schedule, in optim
 
 Identical (schedule, length, seed) runs are trained once and shared. Every run is seeded and uses
 one torch thread; runs go to ``--jobs`` processes (default 2). The metrics do not depend on the
-machine's load; the wall times do.
+machine's load; the wall times do. ``transfer_report.py`` writes ``transfer.md``.
 """
 
 from __future__ import annotations
@@ -43,12 +43,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import dataclasses
-import datetime as dt
 import importlib.util
 import inspect
 import json
 import math
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -61,8 +59,13 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from run import git_commit, machine, versions  # noqa: E402
-from workloads import WORKLOADS, Settings, StepMeter, Workload, make_workload  # noqa: E402
+from harness import cli  # noqa: E402
+from harness import jobs as harness_jobs  # noqa: E402
+from harness.files import RESULTS, finite, read_json, write_json, write_text  # noqa: E402
+from harness.lookup import METRICS, cached_workload  # noqa: E402
+from harness.meta import command_line, git_commit, machine, now, versions  # noqa: E402
+from transfer_report import mean_std, render  # noqa: E402
+from workloads import WORKLOADS, Settings, StepMeter, Workload  # noqa: E402
 
 import autolr  # noqa: E402
 
@@ -83,8 +86,6 @@ LABELS = {
     "hand": "the script's own schedule",
 }
 SHORT_ARMS = ("transferred", "cosine_winner_lr", "cosine_default_lr", "hand")
-METRICS = {"digits": "validation cross-entropy", "char": "validation loss, nats/char",
-           "friedman": "validation MSE, standardised target"}
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -99,16 +100,10 @@ def stretched(settings: Settings, factor: int) -> Settings:
     )
 
 
-_WORKLOADS: dict[tuple[str, str, int], Workload] = {}
-
-
 def workload(name: str, size: str, factor: int) -> Workload:
     """The workload at ``size`` stretched ``factor`` times, cached per process (data loaded
     once)."""
-    key = (name, size, factor)
-    if key not in _WORKLOADS:
-        _WORKLOADS[key] = make_workload(name, stretched(Settings.named(size), factor))
-    return _WORKLOADS[key]
+    return cached_workload(name, stretched(Settings.named(size), factor))
 
 
 def cosine(w: Workload, lr: float) -> autolr.ScheduleSpec:
@@ -126,14 +121,6 @@ def sweep_lrs(base_lr: float, points: int) -> list[float]:
 
 
 # --- tasks (run in worker processes) -----------------------------------------------------------
-def _init_worker() -> None:
-    import optuna
-    import torch
-
-    torch.set_num_threads(1)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
 def study_task(name: str, size: str, n_trials: int, seed: int) -> dict[str, Any]:
     """The autolr study on runs of length L, as ``benchmarks/run.py``'s ``autolr`` method."""
     from methods import run_autolr
@@ -231,23 +218,14 @@ def exported_path(spec: autolr.ScheduleSpec, long_steps: int, folder: Path,
 
 # --- the run -----------------------------------------------------------------------------------
 class Pool:
-    """Training tasks, each (schedule, length, seed) run once, on ``jobs`` processes."""
+    """Training tasks, each (schedule, length, seed) run once, on ``jobs`` processes of one
+    torch thread each (with one job, in this process as they are queued)."""
 
     def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-        self.executor: futures.Executor | None = None
-        if jobs > 1:
-            self.executor = futures.ProcessPoolExecutor(
-                jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
-        else:
-            _init_worker()
+        self.executor = harness_jobs.executor(jobs, threads=1)
         self.runs: dict[tuple[Any, ...], Any] = {}
 
-    def submit(self, fn: Any, *args: Any) -> Any:
-        if self.executor is None:
-            done: futures.Future[Any] = futures.Future()
-            done.set_result(fn(*args))
-            return done
+    def submit(self, fn: Any, *args: Any) -> futures.Future[Any]:
         return self.executor.submit(fn, *args)
 
     def train(self, name: str, size: str, factor: int, spec: autolr.ScheduleSpec, seed: int,
@@ -262,21 +240,17 @@ class Pool:
         return self.runs[key].result()
 
     def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown()
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN: a non-finite number is written as null."""
-    return value if math.isfinite(value) else None
+        self.executor.shutdown()
 
 
 def summary(values: list[float]) -> dict[str, Any]:
-    finite = [v for v in values if math.isfinite(v)]
+    """The values (non-finite ones as None), their mean and sample std (None unless every
+    value is finite)."""
+    kept = [v for v in values if math.isfinite(v)]
     return {
         "values": [v if math.isfinite(v) else None for v in values],
-        "mean": statistics.fmean(finite) if len(finite) == len(values) and finite else None,
-        "std": statistics.stdev(finite) if len(finite) == len(values) > 1 else None,
+        "mean": statistics.fmean(kept) if len(kept) == len(values) and kept else None,
+        "std": statistics.stdev(kept) if len(kept) == len(values) > 1 else None,
     }
 
 
@@ -338,8 +312,8 @@ def run_workload_phase_c(pool: Pool, name: str, args: argparse.Namespace,
     """Queue the swept cosine's runs (once the sweep is done)."""
     long, seeds, specs, keys = state["long"], state["seeds"], state["specs"], state["keys"]
     sweep = [(lr, pool.result(key)["value"]) for lr, key in state["sweep"]]
-    finite = [(lr, v) for lr, v in sweep if math.isfinite(v)]
-    best_lr = min(finite, key=lambda item: item[1])[0] if finite else long.base_lr
+    valued = [(lr, v) for lr, v in sweep if math.isfinite(v)]
+    best_lr = min(valued, key=lambda item: item[1])[0] if valued else long.base_lr
     state["sweep_values"] = sweep
     specs[("cosine_swept", STRETCH)] = cosine(long, best_lr)
     keys[("cosine_swept", STRETCH)] = [
@@ -378,8 +352,8 @@ def collect(pool: Pool, name: str, state: dict[str, Any]) -> dict[str, Any]:
     if "check_key" in state:
         a = pool.result(state["keys"][("transferred", STRETCH)][0])["value"]
         b = pool.result(state["check_key"])["value"]
-        check = {"seed": seeds[0], "exported": _finite(a), "with_total_steps": _finite(b),
-                 "difference": _finite(a - b)}
+        check = {"seed": seeds[0], "exported": finite(a), "with_total_steps": finite(b),
+                 "difference": finite(a - b)}
     state["export"]["same_run_check"] = check
     for key_name in ("long", "short"):
         base = arms["transferred"][key_name]["values"]
@@ -408,132 +382,6 @@ def collect(pool: Pool, name: str, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- markdown ----------------------------------------------------------------------------------
-def _ms(record: dict[str, Any] | None, digits: int) -> str:
-    if not record or record.get("mean") is None:
-        return "—"
-    std = record.get("std")
-    spread = f" ± {std:.{digits}f}" if std is not None else ""
-    return f"{record['mean']:.{digits}f}{spread}"
-
-
-def _number(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
-def _diff(d: dict[str, Any] | None, digits: int) -> str:
-    if d is None:
-        return "—"
-    noise = "within noise" if d["within_noise"] else "beyond noise"
-    return f"{d['mean']:+.{digits}f} ± {d['se']:.{digits}f} ({noise})"
-
-
-def render(results: dict[str, Any]) -> str:
-    meta = results["meta"]
-    lines = [
-        "# Tune short, train long (`benchmarks/transfer.py`)",
-        "",
-        f"{meta['date']}, {meta['machine']}; commit {meta['git']}; "
-        f"autolr from {meta['autolr_source']['path']} (sources "
-        f"{meta['autolr_source']['sha256']}); "
-        f"`{meta['command']}`, {meta['wall_s']:.0f} s wall, {meta['jobs']} process(es), one "
-        "torch thread each. " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
-        "",
-        f"Each study: `autolr.tune` with its defaults (fidelity ladder, confirmation), "
-        f"n_trials = {meta['trials']} full runs of compute at length L, study seed "
-        f"{meta['seed']}. Every arm is trained from scratch at {STRETCH}L (and at L for "
-        "context) on the same fresh seeds; final validation metric, lower is better, mean ± "
-        "sample std over the seeds. *minus transferred*: the arm's value minus the transferred "
-        "winner's on the same seed, mean ± standard error (positive: the transferred winner is "
-        "better; within noise when under 2 SE). Tuning compute in long runs "
-        f"({STRETCH}L steps each); the evaluation runs themselves are not counted.",
-        "",
-    ]
-    d = 4  # decimals
-    lines += [
-        f"| workload | transferred winner at {STRETCH}L | best other arm at {STRETCH}L | "
-        f"transferred minus cosine at the winner's LR, at L / at {STRETCH}L | study compute "
-        f"({STRETCH}L runs) |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for name, w in results["workloads"].items():
-        arms = w["arms"]
-        others = [a for a in ARMS[1:] if arms[a]["long"]["mean"] is not None]
-        best = min(others, key=lambda a: arms[a]["long"]["mean"]) if others else None
-        flipped = [arms["cosine_winner_lr"][k]["minus_transferred"] for k in ("short", "long")]
-        gaps = " / ".join("—" if g is None else _diff({**g, "mean": -g["mean"]}, d)
-                          for g in flipped)
-        shown = "—" if best is None else f"{LABELS[best]}: {_ms(arms[best]['long'], d)}"
-        lines.append(f"| {name} | {_ms(arms['transferred']['long'], d)} | {shown} | {gaps} | "
-                     f"{w['study_long_runs']:.1f} |")
-    lines.append("")
-    for w in results["workloads"].values():
-        study = w["study"]
-        seeds = len(w["arms"]["transferred"]["long"]["seeds"])
-        confirmed = study["confirmed"]
-        why = w["export"]["why"]
-        conf = ("" if confirmed is None else
-                f", confirmed mean {confirmed['mean']:.4f} over {confirmed['seeds']} seeds")
-        lines += [
-            f"## {w['title']}",
-            "",
-            f"L = {w['short_steps']:,} steps, {STRETCH}L = {w['long_steps']:,} steps; "
-            f"{w['optimizer']}; script's LR {w['base_lr']:g}; metric: {w['metric']}; "
-            f"{seeds} seeds ({', '.join(map(str, w['arms']['transferred']['long']['seeds']))}).",
-            "",
-            f"Study: {study['trials']} runs, {study['configurations']} configurations, "
-            f"{study['steps']:,} steps = {study['short_runs']:.1f} runs of L = "
-            f"{w['study_long_runs']:.1f} runs of {STRETCH}L, {study['wall_s']:.0f} s; winner "
-            f"`{study['summary']}` (trial {study['trial']}; best search value "
-            f"{study['best_search_value']:.4f}{conf}). {why[:1].upper()}{why[1:]}.",
-            "",
-            f"| schedule | at {STRETCH}L | tuning compute ({STRETCH}L runs) | final metric at "
-            f"{STRETCH}L | minus transferred, at {STRETCH}L | final metric at L | minus "
-            "transferred, at L |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for arm in ARMS:
-            a = w["arms"][arm]
-            same = " (the same runs as cosine at the script's LR)" if a.get("same_as") else ""
-            lines.append(
-                f"| {a['label']}{same} | `{a['long']['schedule']}` | "
-                f"{a['tuning_long_runs']:.1f} | {_ms(a['long'], d)} | "
-                f"{_diff(a['long'].get('minus_transferred'), d)} | {_ms(a.get('short'), d)} | "
-                f"{_diff(a.get('short', {}).get('minus_transferred'), d)} |"
-            )
-        sweep = ", ".join(
-            f"{p['lr']:.3g}: {p['value']:.4f}" if p["value"] is not None else f"{p['lr']:.3g}: —"
-            for p in w["sweep"]["points"])
-        order = {k: " < ".join(v) for k, v in w["ranking"].items()}
-        lrs = [p["lr"] for p in w["sweep"]["points"]]
-        if len(lrs) > 1 and w["sweep"]["best_lr"] in (lrs[0], lrs[-1]):
-            sweep += " (at an edge of the range swept)"
-        lines += [
-            "",
-            f"LR sweep at {STRETCH}L (cosine, seed {w['sweep']['seed']}, "
-            f"{len(w['sweep']['points'])} runs): {sweep}; best {w['sweep']['best_lr']:.3g}.",
-            "",
-            f"Order of the means (best first) at L: {order['short']}; at {STRETCH}L: "
-            f"{order['long']}.",
-        ]
-        check = w["export"].get("same_run_check")
-        if check is not None:
-            same = ("identical" if check["difference"] == 0 else
-                    f"difference {_number(check['difference'], '.2g')}")
-            lines += ["", f"The exported file against with_total_steps on seed {check['seed']}: "
-                          f"{_number(check['exported'], '.6f')} and "
-                          f"{_number(check['with_total_steps'], '.6f')} ({same}); largest LR "
-                          f"difference {_number(w['export']['max_lr_difference'], '.2g')}."]
-        if study["winner"]["family"] == "plateau":
-            lines += ["", "The winner is a plateau schedule: its patience and cooldown count "
-                          f"evaluations, which are not rescaled, and a {STRETCH}L run makes "
-                          f"{STRETCH} times as many."]
-        if study["notes"]:
-            lines += ["", "Study notes: " + "; ".join(study["notes"])]
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def autolr_source() -> dict[str, str]:
     """Where the autolr that ran was imported from, and a SHA-256 of its ``.py`` files (names
     and contents, sorted): identifies a working tree that differs from the commit."""
@@ -548,13 +396,12 @@ def autolr_source() -> dict[str, str]:
 
 # --- main --------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny runs, 8 trials, 2 seeds, 3 sweep points, digits "
-                             "and friedman (seconds)")
-    parser.add_argument("--workloads", default=None,
-                        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all; "
-                             "digits,friedman with --quick)")
+    """The command line, with the defaults resolved (workloads, trials, sweep points, size)."""
+    parser = cli.make_parser(__doc__)
+    cli.add_quick(parser, "smoke run: tiny runs, 8 trials, 2 seeds, 3 sweep points, digits "
+                          "and friedman (seconds)")
+    cli.add_workloads(parser, f"comma-separated, from {', '.join(WORKLOADS)} (default: all; "
+                              "digits,friedman with --quick)")
     parser.add_argument("--trials", type=int, default=None,
                         help="the study's budget, in full runs of L (default 20; 8 with --quick)")
     parser.add_argument("--seeds", type=int, default=None,
@@ -563,19 +410,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sweep-points", type=int, default=None,
                         help=f"peak LRs of the cosine sweep at {STRETCH}L (default "
                              f"{SWEEP_POINTS}; 3 with --quick)")
-    parser.add_argument("--seed", type=int, default=0, help="the study seed (default 0)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--out", type=Path, default=HERE / "results",
+    cli.add_seed(parser, "the study seed (default 0)")
+    cli.add_jobs(parser, "processes (default 2)", default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS,
                         help="folder for transfer.json and transfer.md (default "
                              "benchmarks/results)")
     parser.add_argument("--render", type=Path, default=None, metavar="JSON",
                         help="only re-render a transfer.json as transfer.md beside it")
     args = parser.parse_args(argv)
-    names = args.workloads or ("digits,friedman" if args.quick else ",".join(WORKLOADS))
-    args.workload_list = [n.strip() for n in names.split(",") if n.strip()]
-    for name in args.workload_list:
-        if name not in WORKLOADS:
-            parser.error(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
+    args.workload_list = cli.workload_list(
+        parser, args.workloads, "digits,friedman" if args.quick else ",".join(WORKLOADS),
+        WORKLOADS)
     args.trials = args.trials or (8 if args.quick else 20)
     args.sweep_points = args.sweep_points or (3 if args.quick else SWEEP_POINTS)
     if args.seeds is not None and not 2 <= args.seeds <= len(EVAL_SEEDS):
@@ -586,11 +431,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_workloads(pool: Pool, args: argparse.Namespace, seeds: dict[str, tuple[int, ...]],
+                  start: float) -> dict[str, Any]:
+    """Every workload's study, its winner's runs, the sweep and the arms, queued as what each
+    waits for is done; each workload's record (see :func:`collect`)."""
+    order = list(seeds)
+    workloads: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="autolr_transfer_") as tmp:
+        # the studies first: the runs of their winners wait for them
+        studies = {n: pool.submit(study_task, n, args.size, args.trials, args.seed)
+                   for n in order}
+        states = {n: run_workload_phase_a(pool, n, args, seeds[n]) for n in order}
+        for n in order:
+            states[n]["study"] = studies[n]
+        # (workload, phase) -> the futures it waits for; each phase queues its runs once
+        # they are all done, so that the processes never wait on one workload's study
+        waiting = {(n, "b"): [states[n]["study"]] for n in order}
+        waiting.update({(n, "c"): [pool.runs[key] for _, key in states[n]["sweep"]]
+                        for n in order})
+        while waiting:
+            ready = [job for job, fs in waiting.items() if all(f.done() for f in fs)]
+            if not ready:
+                futures.wait([f for fs in waiting.values() for f in fs if not f.done()],
+                             return_when=futures.FIRST_COMPLETED)
+                continue
+            for n, phase in ready:
+                del waiting[(n, phase)]
+                if phase == "b":
+                    run_workload_phase_b(pool, n, args, states[n], Path(tmp))
+                    print(f"[{time.perf_counter() - start:6.1f}s] {n}: study done, winner "
+                          f"{states[n]['study_record']['summary']}; long runs through "
+                          f"{states[n]['export']['path']}", flush=True)
+                else:
+                    run_workload_phase_c(pool, n, args, states[n])
+        for n in order:
+            workloads[n] = collect(pool, n, states[n])
+            t = workloads[n]["arms"]
+            print(f"[{time.perf_counter() - start:6.1f}s] {n}: at {STRETCH}L "
+                  + ", ".join(f"{arm} {mean_std(t[arm]['long'], 4)}" for arm in ARMS),
+                  flush=True)
+    return workloads
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the studies and every arm's runs and write ``transfer.json`` and ``transfer.md``;
+    with ``--render``, only re-render a results file."""
     args = parse_args(argv)
     if args.render is not None:
-        results = json.loads(args.render.read_text(encoding="utf-8"))
-        (args.render.parent / "transfer.md").write_text(render(results), encoding="utf-8")
+        write_text(args.render.parent / "transfer.md", render(read_json(args.render)))
         print(f"wrote {args.render.parent / 'transfer.md'}")
         return 0
     start = time.perf_counter()
@@ -602,46 +490,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{STRETCH}L and L on {', '.join(f'{n} {len(s)}' for n, s in seeds.items())} seeds; "
           f"{args.jobs} process(es)", flush=True)
     pool = Pool(args.jobs)
-    workloads: dict[str, Any] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="autolr_transfer_") as tmp:
-            # the studies first: the runs of their winners wait for them
-            studies = {n: pool.submit(study_task, n, args.size, args.trials, args.seed)
-                       for n in order}
-            states = {n: run_workload_phase_a(pool, n, args, seeds[n]) for n in order}
-            for n in order:
-                states[n]["study"] = studies[n]
-            # (workload, phase) -> the futures it waits for; each phase queues its runs once
-            # they are all done, so that the processes never wait on one workload's study
-            waiting = {(n, "b"): [states[n]["study"]] for n in order}
-            waiting.update({(n, "c"): [pool.runs[key] for _, key in states[n]["sweep"]]
-                            for n in order})
-            while waiting:
-                ready = [job for job, fs in waiting.items() if all(f.done() for f in fs)]
-                if not ready:
-                    futures.wait([f for fs in waiting.values() for f in fs if not f.done()],
-                                 return_when=futures.FIRST_COMPLETED)
-                    continue
-                for n, phase in ready:
-                    del waiting[(n, phase)]
-                    if phase == "b":
-                        run_workload_phase_b(pool, n, args, states[n], Path(tmp))
-                        print(f"[{time.perf_counter() - start:6.1f}s] {n}: study done, winner "
-                              f"{states[n]['study_record']['summary']}; long runs through "
-                              f"{states[n]['export']['path']}", flush=True)
-                    else:
-                        run_workload_phase_c(pool, n, args, states[n])
-            for n in order:
-                workloads[n] = collect(pool, n, states[n])
-                t = workloads[n]["arms"]
-                print(f"[{time.perf_counter() - start:6.1f}s] {n}: at {STRETCH}L "
-                      + ", ".join(f"{arm} {_ms(t[arm]['long'], 4)}" for arm in ARMS),
-                      flush=True)
+        workloads = run_workloads(pool, args, seeds, start)
     finally:
         pool.close()
     results = {
         "meta": {
-            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "date": now(),
             "mode": "quick" if args.quick else "full",
             "size": args.size, "stretch": STRETCH, "trials": args.trials, "seed": args.seed,
             "jobs": args.jobs, "sweep_points": args.sweep_points,
@@ -649,15 +504,13 @@ def main(argv: list[str] | None = None) -> int:
             "wall_s": round(time.perf_counter() - start, 1),
             "machine": machine("cpu"), "versions": versions(), "git": git_commit(),
             "autolr_source": autolr_source(),
-            "command": " ".join(["transfer.py", *(argv if argv is not None else sys.argv[1:])]),
+            "command": command_line("transfer.py", argv),
         },
         "workloads": {n: workloads[n] for n in args.workload_list},
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "transfer.json").write_text(json.dumps(results, indent=1, allow_nan=False) + "\n",
-                                            encoding="utf-8")
+    write_json(args.out / "transfer.json", results, indent=1, allow_nan=False)
     markdown = render(results)
-    (args.out / "transfer.md").write_text(markdown, encoding="utf-8")
+    write_text(args.out / "transfer.md", markdown)
     print(markdown)
     print(f"wrote {args.out / 'transfer.json'} and transfer.md in "
           f"{results['meta']['wall_s']:.0f} s", flush=True)

@@ -35,16 +35,15 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
+from harness.files import EXAMPLES
 from torch import nn
 
 import autolr
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-if str(EXAMPLES) not in sys.path:
+if str(EXAMPLES) not in sys.path:  # the example scripts the workloads import by name
     sys.path.insert(0, str(EXAMPLES))
 
 Report = Callable[[float, int], None]
