@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autolr._version import __version__
 from autolr.errors import (
     AutolrError,
     AutolrWarning,
@@ -33,8 +34,6 @@ from autolr.schedules import (
     register_family,
     unregister_family,
 )
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "scheduler": "autolr.trials.runtime",

@@ -119,7 +119,7 @@ def docstring(lines: list[str]) -> list[str]:
 
 def header() -> list[str]:
     """The two comment lines that open the file: the marker, and that autolr replaces it."""
-    from autolr import __version__
+    from autolr._version import __version__
 
     return [
         f"{PYTHON_MARKER} {__version__} (autolr export). autolr replaces this file when it",

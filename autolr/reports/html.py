@@ -144,7 +144,7 @@ def render_page(
     drawn = [p for p in plots.values() if p.figure_json is not None]
     generated = generated or _dt.datetime.now().isoformat(sep=" ", timespec="seconds")
     if version is None:
-        from autolr import __version__ as version
+        from autolr._version import __version__ as version
     s = data.summary
     title = f"autolr report: {s.study_name}"
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")

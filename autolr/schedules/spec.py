@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,28 @@ FORMAT = "autolr.schedule"
 FORMAT_VERSION = 1
 STEP_UNITS = ("step", "batch", "epoch")
 _OWNER = "ScheduleSpec"
+
+
+
+def no_reports() -> tuple[int, float | None]:
+    """The reports of a process where ``autolr.report`` was never called: none."""
+    return 0, None
+
+
+_metric_source: list[Callable[[], tuple[int, float | None]]] = [no_reports]
+
+
+def reported_values() -> tuple[int, float | None]:
+    """How many values ``autolr.report`` was given in this process and the last one: what a
+    plateau schedule built without a ``metric_source`` reads. The runtime that keeps the
+    reports (:mod:`autolr.trials.runtime`) registers itself here when it is imported, so this
+    layer never imports the one above it."""
+    return _metric_source[0]()
+
+
+def set_metric_source(source: Callable[[], tuple[int, float | None]]) -> None:
+    """Make ``source`` what :func:`reported_values` reads (called by the runtime)."""
+    _metric_source[0] = source
 
 
 @dataclass(frozen=True, eq=True)
@@ -138,9 +160,7 @@ class ScheduleSpec:
         optimizers = optimizer_list(optimizer, "ScheduleSpec.build")
         apply_peak_lr(optimizers, self.lr)
         if self.metric_driven and metric_source is None:
-            from autolr.trials.runtime import last_report
-
-            metric_source = last_report
+            metric_source = reported_values
         schedulers = []
         for each in optimizers:
             if self.metric_driven:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from autolr import _validation
 from autolr.errors import AutolrWarning, ConfigError
-from autolr.schedules.spec import ScheduleSpec, load_schedule, optimizer_list
+from autolr.schedules.spec import ScheduleSpec, load_schedule, optimizer_list, set_metric_source
 
 SCHEDULE_ENV = "AUTOLR_SCHEDULE"
 SEED_ENV = "AUTOLR_SEED"
@@ -66,6 +66,9 @@ def in_trial() -> bool:
 def last_report() -> tuple[int, float | None]:
     """How many values were reported so far and the last one (read by the plateau family)."""
     return _state.report_count, _state.last_value
+
+
+set_metric_source(last_report)  # a plateau schedule built without a metric source reads it
 
 
 def seed(default: int | None = None) -> int | None:
