@@ -39,9 +39,9 @@ _LAZY = {
     "scheduler": "autolr.trials.runtime",
     "report": "autolr.trials.runtime",
     "seed": "autolr.trials.runtime",
-    "tune": "autolr.tuner",
-    "confirm": "autolr.tuner",
-    "TuneResult": "autolr.tuner",
+    "tune": "autolr.api",
+    "confirm": "autolr.api",
+    "TuneResult": "autolr.result",
     "write_report": "autolr.reports",
 }
 

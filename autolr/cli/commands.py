@@ -186,7 +186,7 @@ def tune(
     name = study_name or path.stem
     url = storage or default_storage_url(safe_file_name(name))
 
-    from autolr.tuner import make_config
+    from autolr.study.config import make_config
 
     config = make_config(
         n_trials=n_trials, direction=direction, families=family_list, lr=bounds,
@@ -322,8 +322,9 @@ def confirm_command(study_name: str | None, storage: str | None, top: int | None
                     seeds: int | None, workers: int | None) -> None:
     """Re-run a study's top configurations and the constant baseline on fresh seeds, beyond
     its budget; the winner becomes the best mean and the exports are written again."""
+    from autolr.api import confirmation_config
+    from autolr.study.config import SETTINGS_ATTR
     from autolr.study.files import artefact_dir, load_study, resolve_study
-    from autolr.tuner import SETTINGS_ATTR, confirmation_config
 
     name, url = resolve_study(study_name, storage)
     settings = load_study(name, url).user_attrs.get(SETTINGS_ATTR) or {}

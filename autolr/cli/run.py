@@ -22,20 +22,6 @@ EXIT_INTERRUPTED = 130
 """The exit status after Ctrl-C (128 + SIGINT, as shells report it), the study left consistent."""
 
 
-def search_line(study_run: Any) -> str:
-    """How the study searches, in one line."""
-    settings = study_run.settings
-    if study_run.search is None:
-        why = " (the fidelity ladder could not be used)" if settings.get("ladder_fallback") else ""
-        return f"Search: full{why}, every run at full length, pruner {study_run.pruner}."
-    if study_run.search.ladder is not None:
-        return f"Search: fidelity ladder, {study_run.search.ladder.describe()}."
-    request = settings["ladder_request"]
-    rungs = ", ".join(f"{f:.3g}" for f in request["fidelities"])
-    return (f"Search: fidelity ladder, rungs {rungs} of the run, eta {request['eta']}; they are "
-            "placed where the script reports once its first full run completes.")
-
-
 def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
              trial_timeout: float | None, isolate: bool, out_dir: Path, *,
              confirm_only: bool = False, trials_per_gpu: int = 1) -> None:
@@ -80,7 +66,7 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     if pool.script_args:
         console.print(f"Script arguments: {' '.join(map(shlex.quote, pool.script_args))}",
                       highlight=False, markup=False)
-    console.print(search_line(study_run), highlight=False, markup=False)
+    console.print(study_run.search.describe(), highlight=False, markup=False)
     if study_run.recovered:
         console.print(f"Recovered abandoned trial(s) {study_run.recovered}: marked failed, "
                       "parameters queued again.")

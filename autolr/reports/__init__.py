@@ -10,6 +10,9 @@ Importing this package is light; plotly loads only when a page is drawn. Data pr
 once (:mod:`autolr.reports.stored`, which ``autolr show`` and ``export`` use too) and every value
 autolr reads from it is checked first (:mod:`autolr.reports.untrusted`): the database is not
 trusted to hold what autolr wrote.
+
+May import ``autolr.study``, ``autolr.search``, ``autolr.schedules`` and the base modules; never
+the loop, the trials' runtime or the command line.
 """
 
 from __future__ import annotations

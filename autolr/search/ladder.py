@@ -78,8 +78,6 @@ MIN_SAMPLER_RESULTS = 10
 # this cannot show what it does, so such configurations start at the lowest rung that has them.
 MIN_METRIC_REPORTS = 3
 SHORTENED = "shortened"  # the ``reason`` of a run ended on purpose at its rung
-SEARCHES = ("ladder", "full")
-
 
 # --- the ladder ---------------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -10,55 +10,129 @@ derived from the trials; this module keeps one study's ladder going across its l
    its report positions and the ladder is stored with the study's settings; a script that cannot
    honour any rung (too few steps, a report only at the end, a step count that differs from the
    declared ``total_steps``) makes the study a full search, and the reason is stored and shown.
-3. *Then* a :class:`~autolr.search.ladder.LadderBoard` answers every free worker, within the budget
-   of
-   ``n_trials`` full runs.
+3. *Then* a :class:`~autolr.search.ladder.LadderBoard` answers every free worker, within the
+   budget of ``n_trials`` full runs.
+
+The strategy registered as ``search="ladder"`` (see :mod:`autolr.search.strategy`); a study that
+falls back hands over to :class:`~autolr.search.full_search.FullSearch`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from autolr import _validation
 from autolr.search.ladder import (
     Job,
     LadderBoard,
+    cost_of,
     learning_trials,
     plan_ladder,
     planned_ladder,
     steps_used,
 )
+from autolr.search.strategy import Decide, SearchStrategy, register_strategy
 
 
-class LadderSearch:
+def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
+    """The fidelity ladder ends runs at its rungs: a pruner other than ``none`` is refused."""
+    if pruner not in (None, "none"):
+        raise _validation.fail(
+            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
+            "its rungs instead", pruner,
+            "Drop it, or use search='full' (autolr tune --search full) to prune full runs.",
+        )
+
+
+@register_strategy
+class LadderSearch(SearchStrategy):
     """Decides the runs of a ladder study. ``settings`` is the study's settings dict (shared
     with the study loop, which saves it); planning the ladder writes ``ladder`` or
     ``ladder_fallback`` into it."""
 
-    def __init__(
-        self,
-        settings: dict[str, Any],
-        direction: str,
-        trials: Sequence[FrozenTrial],
-    ) -> None:
-        self.settings = settings
-        self.direction = direction
-        self.ladder = planned_ladder(settings)
-        self.board = LadderBoard(self.ladder, direction, trials) if self.ladder else None
-        self._trials = list(trials)
-        self._started_since_read = 0  # full runs started before the ladder, since the last read
+    name = "ladder"
 
-    @property
-    def n_trials(self) -> int:
-        """The budget in full runs, as the study's settings say now (another process running
-        the study may have raised it)."""
-        return int(self.settings["n_trials"])
+    def __init__(self, settings: dict[str, Any], direction: str,
+                 trials: Sequence[FrozenTrial], *, pruner: str | None = None) -> None:
+        check_pruner_on_ladder(pruner, "tune")
+        self.ladder = None
+        self.board: LadderBoard | None = None
+        super().__init__(settings, direction, trials, pruner=pruner)
 
     @property
     def planned(self) -> bool:
         return self.ladder is not None
+
+    def successor(self) -> tuple[SearchStrategy, str] | None:
+        """The full search, once this study (or another process running it) found that the
+        script cannot honour the ladder."""
+        reason = self.settings.get("ladder_fallback")
+        if not reason:
+            return None
+        from autolr.search.full_search import FullSearch
+
+        return FullSearch(self.settings, self.direction, self._trials,
+                          pruner=self.requested_pruner), reason
+
+    def budget_status(self) -> tuple[float, str]:
+        return self.compute_used(), self.unit
+
+    def room(self, busy: int) -> float:
+        return math.floor(self.n_trials - self.compute_used() + 1e-9)
+
+    def queued_job(self, busy: int) -> Job | None:
+        return self.next_job(busy)
+
+    def configurations_expected(self, baselines: int) -> int:
+        request = self.settings.get("ladder_request")
+        if not request:
+            return self.n_trials
+        searched = max(1, self.n_trials - baselines)
+        return max(1, round(searched / cost_of(request["fidelities"], request["eta"])))
+
+    def describe(self) -> str:
+        if self.ladder is not None:
+            return f"Search: fidelity ladder, {self.ladder.describe()}."
+        request = self.settings["ladder_request"]
+        rungs = ", ".join(f"{f:.3g}" for f in request["fidelities"])
+        return (f"Search: fidelity ladder, rungs {rungs} of the run, eta {request['eta']}; "
+                "they are placed where the script reports once its first full run completes.")
+
+    def started(self, job: Job, control: Any, decide: Decide) -> None:
+        """Count the run; a new configuration at the first rung may move to the rung its
+        family enters at once its family is known (see :meth:`entry`)."""
+        if self.board is not None:
+            steps = self.planned_steps(job)
+            assert steps is not None
+            self.board.started(job, steps)
+        else:
+            self._started_since_read += 1
+        if job.kind == "new" and job.rung == 0:
+            control.rung = 0
+            control.entry_rung = lambda rung, metric_driven: self._entry(rung, metric_driven,
+                                                                          decide)
+
+    def _entry(self, rung: int | None, metric_driven: bool,
+               decide: Decide) -> tuple[int, float] | None:
+        if self.board is None or rung != 0:
+            return None
+        if self.board.ladder.entry_rung(metric_driven) == rung:
+            return None
+        return decide(lambda: self.entry(rung, metric_driven))
+
+    def ended(self, control: Any, outcome: Any) -> str | None:
+        """Place the rungs on the first completed full run (or fall back to the full search,
+        see :meth:`successor`); returns what to tell the user."""
+        if self.planned or outcome.state != TrialState.COMPLETE or control.fidelity < 1:
+            return None
+        assert control.declared_steps is not None
+        return self.plan_from(declared_steps=control.declared_steps,
+                              steps_taken=control.steps_taken,
+                              report_positions=control.report_positions)
 
     def total_steps(self) -> int | None:
         value = self.settings.get("total_steps")
@@ -71,7 +145,8 @@ class LadderSearch:
 
     def refresh(self, trials: Sequence[FrozenTrial]) -> None:
         """Take a fresh read of the study's trials and settings: the ladder may have been
-        placed by another process running the study."""
+        placed by another process running the study (the sampler then learns from one rung,
+        see :meth:`learning_view`)."""
         self._trials = list(trials)
         self._started_since_read = 0
         if self.board is None and (ladder := planned_ladder(self.settings)) is not None:
@@ -124,14 +199,6 @@ class LadderSearch:
         if busy:
             return None
         return Job("full", None, 1.0)
-
-    def started(self, job: Job, steps: int | None) -> None:
-        """Count a run just started (``steps``: what it is planned to take)."""
-        if self.board is not None:
-            assert steps is not None
-            self.board.started(job, steps)
-        else:
-            self._started_since_read += 1
 
     def planned_steps(self, job: Job) -> int | None:
         """The steps a job's run will take, when the run length is known."""

@@ -107,3 +107,28 @@ def lr_edge_warning(
     if found is None:
         return None
     return f"{edge_finding(*found)} {edge_advice(settings)}"
+
+
+def edge_message(direction: str, settings: dict[str, Any], trials: list[FrozenTrial], *,
+                 widen: bool) -> str | None:
+    """A message when the best of ``trials`` (those the sampler learns from) sit at an edge of
+    the LR range; with ``widen``, the range in ``settings`` is widened 10x on that side for the
+    remaining trials (unless the user fixed it, or it was widened enough): the caller saves the
+    settings when ``settings["widened"]`` went up."""
+    found = find_edge(direction, settings, trials)
+    if found is None:
+        return None
+    side, best = found
+    if not (widen and can_widen(settings)):
+        return f"{edge_finding(side, best)} {edge_advice(settings)}"
+    low, high = settings["lr_scale"]
+    if side == "high":
+        high *= 10
+    else:
+        low /= 10
+    settings["lr_scale"] = [low, high]
+    settings["widened"] += 1
+    return (
+        f"{edge_finding(side, best)} The range was widened to {low:g}x-{high:g}x the "
+        "script's LR for the remaining trials."
+    )

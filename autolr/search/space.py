@@ -79,3 +79,14 @@ class SearchSpace:
                 params[WARMUP_PARAM] = 0.0
             result.append((name, params))
         return result
+
+
+def space_of(settings: dict[str, Any], direction: str) -> SearchSpace:
+    """The search space a study's stored settings describe (its LR range as widened so far)."""
+    return SearchSpace(
+        families=tuple(settings["families"]),
+        lr_scale=tuple(settings["lr_scale"]),  # type: ignore[arg-type]
+        warmup=settings["warmup"],
+        direction=direction,
+        lr_bounds=tuple(settings["lr"]) if settings["lr"] else None,
+    )

@@ -20,10 +20,12 @@ from typing import Any
 from autolr import _validation
 from autolr.errors import ConfigError
 from autolr.schedules.registry import families as registered_families
-from autolr.search.ladder import DEFAULT_ETA, DEFAULT_FIDELITIES, SEARCHES, with_top
+from autolr.search.ladder import DEFAULT_ETA, DEFAULT_FIDELITIES, with_top
+from autolr.search.ladder_search import check_pruner_on_ladder
 from autolr.search.pruning import PRUNERS
 from autolr.search.sampling import SAMPLERS
 from autolr.search.space import DEFAULT_LR_SCALE
+from autolr.search.strategy import strategy_names
 
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"
@@ -119,7 +121,7 @@ def make_config(
     if pruner is not None:
         _validation.one_of("pruner", owner, pruner, PRUNERS)
     if search is not None:
-        _validation.one_of("search", owner, search, SEARCHES)
+        _validation.one_of("search", owner, search, strategy_names())
     fidelities = None if ladder is None else _fidelities(ladder, owner)
     if eta is not None:
         eta = _validation.number("eta", owner, eta, low=2, integer=True)
@@ -203,16 +205,6 @@ def describe_settings(direction: str | None, settings: dict[str, Any]) -> str:
     if args:
         parts.append("-- " + " ".join(shlex.quote(str(a)) for a in args))
     return " ".join(parts)
-
-
-def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
-    """The fidelity ladder ends runs at its rungs: a pruner other than ``none`` is refused."""
-    if pruner not in (None, "none"):
-        raise _validation.fail(
-            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
-            "its rungs instead", pruner,
-            "Drop it, or use search='full' (autolr tune --search full) to prune full runs.",
-        )
 
 
 def _confirm(value: Any, owner: str) -> tuple[int, int] | None:
@@ -376,3 +368,31 @@ def _check_search(config: StudyConfig, stored: dict[str, Any], request: dict[str
             f"Study {name!r} is a full search; the ladder options (ladder, eta) do not "
             "apply to it. Resume it without them, or use another study name."
         )
+
+
+def stored_settings(storage: Any, name: str,
+                    url: str) -> tuple[str | None, dict[str, Any] | None, int]:
+    """A stored study's direction, autolr settings and number of trials (``None, None, 0``
+    for a study not created yet). A study with trials that autolr did not write is refused:
+    autolr adds no trials to another program's study (``url``: where it is, for the message)."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return None, None, 0
+    existing = len(storage.get_all_trials(study_id, deepcopy=False))
+    attrs = storage.get_study_user_attrs(study_id)
+    directions = storage.get_study_directions(study_id)
+    direction = directions[0].name.lower() if directions else None
+    stored = attrs.get(SETTINGS_ATTR)
+    if not isinstance(stored, dict):
+        stored = None
+        if direction is not None and existing:
+            from autolr.study.storage import display_url
+
+            raise ConfigError(
+                f"Study {name!r} in {display_url(url)} holds {existing} trial(s) written by "
+                "another program, not by autolr tune; autolr does not add its trials to them. "
+                "Give another study name (--study / study_name). autolr show and autolr report "
+                "read it."
+            )
+    return direction, stored, existing

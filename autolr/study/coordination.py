@@ -290,3 +290,15 @@ def recover_abandoned_trials(
             study.enqueue_trial(params, user_attrs=requeue_attrs(trial))
         recovered.append(trial.number)
     return recovered
+
+
+def read_trials(study: optuna.Study, storage: Any,
+                clock: ServerClock) -> tuple[list[Any], list[int]]:
+    """The study's trials, with those abandoned by a process that is gone failed and queued
+    again, and the numbers of those recovered (call it holding the study's lock)."""
+    trials = study.get_trials(deepcopy=False)
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    recovered = recover_abandoned_trials(study, storage, clock.now(), running) if running else []
+    if recovered:
+        trials = study.get_trials(deepcopy=False)
+    return trials, recovered

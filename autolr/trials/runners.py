@@ -95,7 +95,8 @@ class InProcessRunner:
     def busy(self) -> int:
         return len(self._pending)
 
-    def wait(self) -> list[tuple[TrialControl, TrialOutcome]]:
+    def wait(self, timeout: float | None = None) -> list[tuple[TrialControl, TrialOutcome]]:
+        """Run the next trial here; it returns when the trial ends, whatever ``timeout``."""
         control = self._pending[0]
         outcome = self._run(control)  # a Ctrl-C leaves it pending, for interrupt()
         self._pending.pop(0)

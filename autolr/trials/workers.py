@@ -180,8 +180,6 @@ class WorkerPool:
             for slot in self.slots_list:
                 self._spawn(slot)
 
-    waits_with_timeout = True  # wait(timeout=...) returns after at most that long
-
     @property
     def slots(self) -> int:
         """How many trials may run at once (fewer after a shared GPU ran out of memory)."""

@@ -152,7 +152,8 @@ def test_workers_killed_at_random_moments_across_30_trials(toy, tmp_path, tally)
     assert _finished_count(trials) == 30
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert all(t.user_attrs["reason"] == "worker died" for t in failed)
-    assert all("SIGKILL" in t.user_attrs["error"] for t in failed)
+    assert all("SIGKILL" in t.user_attrs["error"] for t in failed), [
+        (t.number, t.user_attrs["error"]) for t in failed if "SIGKILL" not in t.user_attrs["error"]]
     tally.check_kept(seen, trials)
     _no_lock_errors(output, _logs(tmp_path))
     tally.survived(len(kills))
