@@ -77,7 +77,7 @@ def tune(
             for a new study): asynchronous successive halving over shortened runs that follow
             their whole schedule compressed (see :mod:`autolr.search.ladder`); ``"full"``: every
             run at full length, stopped early by ``pruner``; or one registered with
-            :func:`autolr.search.strategy.register_strategy`. A resumed study keeps its own.
+            :func:`autolr.search.strategies.register_strategy`. A resumed study keeps its own.
         ladder: the rungs as fractions of the run (default ``(1/9, 1/3, 1)``); each moves to
             the nearest step where the script reports, and 1 is added when missing.
         eta: the ladder's reduction factor (default 3): the best ``1/eta`` of a rung go on.

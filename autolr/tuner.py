@@ -30,7 +30,8 @@ from autolr.search.pruning import DEFAULT_GRACE, make_pruner
 from autolr.search.sampling import RangeAwareSampler, make_sampler
 from autolr.search.seeds import trial_seed
 from autolr.search.space import SearchSpace, space_of
-from autolr.search.strategy import SearchStrategy, strategy_class
+from autolr.search.strategies import strategy_class
+from autolr.search.strategy import SearchStrategy
 from autolr.study import outcomes
 from autolr.study.config import (
     SETTINGS_ATTR,

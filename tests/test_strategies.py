@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import ClassVar
 
 import pytest
 import torch
@@ -14,13 +15,13 @@ from optuna.trial import FrozenTrial, TrialState
 import autolr
 from autolr.errors import ConfigError
 from autolr.search.ladder import Job
-from autolr.search.strategy import (
-    SearchStrategy,
+from autolr.search.strategies import (
     register_strategy,
     strategy_class,
     strategy_names,
     unregister_strategy,
 )
+from autolr.search.strategy import SearchStrategy
 
 TOTAL = 30
 
@@ -63,7 +64,7 @@ class EveryRunTwice(SearchStrategy):
 
     name = "every_run_twice"
     unit = "trials"
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def refresh(self, trials: Sequence[FrozenTrial]) -> None:
         self.trials = list(trials)

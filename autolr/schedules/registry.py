@@ -17,7 +17,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def add(family: Family) -> Family:
-    """Register a family record (built-ins call this at import)."""
+    """Register a family record (the built-in ones, when first needed)."""
     if family.name in _FAMILIES:
         raise ConfigError(
             f"A schedule family named {family.name!r} is already registered. "
@@ -176,4 +176,7 @@ def _load_builtins() -> None:
     global _LOADED
     if not _LOADED:
         _LOADED = True
-        import autolr.schedules.builtin  # noqa: F401
+        from autolr.schedules.builtin import FAMILIES
+
+        for family in FAMILIES:
+            add(family)

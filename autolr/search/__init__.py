@@ -5,7 +5,7 @@
 - ``sampling``: the TPE / random sampler that knows the current LR range; ``pruning``: the
   LR-aware pruners and the divergence guard; ``lr_edge`` and ``lr_range``: the LR range,
   learned from the first run and widened when the best trials sit at an edge.
-- ``strategy``: the interface every search strategy implements and their registry;
+- ``strategy``: the interface every search strategy implements; ``strategies``: the registry;
   ``full_search`` (every run at full length, pruned) and ``ladder_search`` (the fidelity ladder,
   built on ``ladder``: rungs, ASHA promotions, the budget in steps); ``confirmation_phase``
   re-runs the top configurations on fresh seeds, built on ``confirmation`` (the best mean).

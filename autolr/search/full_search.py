@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.search.ladder import Job
-from autolr.search.strategy import SearchStrategy, register_strategy
+from autolr.search.strategy import SearchStrategy
 
 
-@register_strategy
 class FullSearch(SearchStrategy):
     """Every run at full length; ``pruner`` (default ``median``) stops hopeless ones."""
 

@@ -35,7 +35,7 @@ from autolr.search.ladder import (
     planned_ladder,
     steps_used,
 )
-from autolr.search.strategy import Decide, SearchStrategy, register_strategy
+from autolr.search.strategy import Decide, SearchStrategy
 
 
 def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
@@ -48,7 +48,6 @@ def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
         )
 
 
-@register_strategy
 class LadderSearch(SearchStrategy):
     """Decides the runs of a ladder study. ``settings`` is the study's settings dict (shared
     with the study loop, which saves it); planning the ladder writes ``ladder`` or

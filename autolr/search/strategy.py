@@ -1,4 +1,4 @@
-"""The interface every search strategy implements, and the registry the study picks one from.
+"""The interface every search strategy implements (the registry is :mod:`autolr.search.strategies`).
 
 A study spends its budget through *phases* (:class:`SearchStrategy` objects), asked in turn by
 the study loop (:class:`autolr.tuner.StudyRun`), which knows none of them by name. Each answers
@@ -16,10 +16,10 @@ Every decision is taken holding the study's lock on a fresh read of its trials
 A strategy keeps nothing of its own that it cannot rebuild from the study's trials and settings:
 a resumed study, or a second machine, picks up where the others are.
 
-Adding a strategy is one module and one :func:`register_strategy` call; ``search=NAME``
-(``autolr.tune``) then runs it. The built-in ones: ``ladder`` (:mod:`autolr.search.ladder_search`)
-and ``full`` (:mod:`autolr.search.full_search`); the confirmation phase that follows either is
-:mod:`autolr.search.confirmation_phase`.
+Adding a strategy is one module and one :func:`~autolr.search.strategies.register_strategy`
+call; ``search=NAME`` (``autolr.tune``) then runs it. The built-in ones: ``ladder``
+(:mod:`autolr.search.ladder_search`) and ``full`` (:mod:`autolr.search.full_search`); the
+confirmation phase that follows either is :mod:`autolr.search.confirmation_phase`.
 """
 
 from __future__ import annotations
@@ -130,39 +130,3 @@ class SearchStrategy(ABC):
     @abstractmethod
     def describe(self) -> str:
         """How the study searches, in one line (``autolr tune`` prints it at the start)."""
-
-
-_STRATEGIES: dict[str, type[SearchStrategy]] = {}
-
-
-def register_strategy(cls: type[SearchStrategy]) -> type[SearchStrategy]:
-    """Make ``cls`` the strategy of ``search=cls.name`` (usable as a class decorator)."""
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"A search strategy needs a name that is an identifier; got {name!r}.")
-    _STRATEGIES[name] = cls
-    return cls
-
-
-def strategy_names() -> tuple[str, ...]:
-    """Every registered strategy's name, the built-in ones first."""
-    _load_builtins()
-    return tuple(_STRATEGIES)
-
-
-def strategy_class(name: str) -> type[SearchStrategy]:
-    """The strategy registered as ``name`` (KeyError when there is none)."""
-    _load_builtins()
-    return _STRATEGIES[name]
-
-
-def _load_builtins() -> None:
-    from autolr.search import ladder_search  # noqa: F401, I001 - they register, in this order
-    from autolr.search import full_search  # noqa: F401
-
-
-def unregister_strategy(name: str) -> None:
-    """Remove a strategy registered with :func:`register_strategy` (the built-in ones stay)."""
-    if name in ("ladder", "full"):
-        raise ValueError(f"The built-in search strategy {name!r} cannot be removed.")
-    _STRATEGIES.pop(name, None)

@@ -25,7 +25,7 @@ from autolr.search.ladder_search import check_pruner_on_ladder
 from autolr.search.pruning import PRUNERS
 from autolr.search.sampling import SAMPLERS
 from autolr.search.space import DEFAULT_LR_SCALE
-from autolr.search.strategy import strategy_names
+from autolr.search.strategies import strategy_names
 
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"

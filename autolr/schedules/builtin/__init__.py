@@ -1,9 +1,10 @@
-"""The built-in schedule families, one module each, registered in catalogue order on import."""
+"""The built-in schedule families, one module each (its ``FAMILY`` record), in catalogue order:
+:mod:`autolr.schedules.registry` registers :data:`FAMILIES` when it first needs them."""
 # ruff: noqa: I001 - catalogue order is the order users see
 
 from __future__ import annotations
 
-from autolr.schedules.builtin import (  # noqa: F401  (import registers)
+from autolr.schedules.builtin import (
     constant,
     step,
     multistep,
@@ -19,3 +20,8 @@ from autolr.schedules.builtin import (  # noqa: F401  (import registers)
     inverse_sqrt,
     plateau,
 )
+
+FAMILIES = tuple(module.FAMILY for module in (
+    constant, step, multistep, exponential, cosine, cosine_restarts, linear, polynomial,
+    onecycle, cyclic, wsd, rex, inverse_sqrt, plateau,
+))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autolr.schedules.base import Family, space_from_params
-from autolr.schedules.registry import add
 
 
 def constant_factor(step: int, total_steps: int) -> float:
@@ -13,14 +12,12 @@ def constant_factor(step: int, total_steps: int) -> float:
 
 PARAMS = ()
 
-FAMILY = add(
-    Family(
-        name="constant",
-        factor=constant_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="The peak LR at every step.",
-        formula="1",
-        torch_equivalent="ConstantLR(factor=1.0) / no scheduler",
-    )
+FAMILY = Family(
+    name="constant",
+    factor=constant_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="The peak LR at every step.",
+    formula="1",
+    torch_equivalent="ConstantLR(factor=1.0) / no scheduler",
 )

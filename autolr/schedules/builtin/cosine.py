@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def cosine_factor(step: int, total_steps: int, min_ratio: float = 0.0) -> float:
@@ -18,14 +17,12 @@ PARAMS = (
           low=0.0, high=1.0, search=(0.0, 0.2, False)),
 )
 
-FAMILY = add(
-    Family(
-        name="cosine",
-        factor=cosine_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Cosine annealing from the peak to min_ratio * peak over the run.",
-        formula="min_ratio + (1 - min_ratio) * (1 + cos(pi * step / total_steps)) / 2",
-        torch_equivalent="CosineAnnealingLR(T_max=total_steps, eta_min=min_ratio * lr)",
-    )
+FAMILY = Family(
+    name="cosine",
+    factor=cosine_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Cosine annealing from the peak to min_ratio * peak over the run.",
+    formula="min_ratio + (1 - min_ratio) * (1 + cos(pi * step / total_steps)) / 2",
+    torch_equivalent="CosineAnnealingLR(T_max=total_steps, eta_min=min_ratio * lr)",
 )

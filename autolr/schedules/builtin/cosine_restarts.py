@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def cosine_restarts_factor(
@@ -30,17 +29,15 @@ PARAMS = (
           low=0.0, high=1.0, search=(0.0, 0.2, False)),
 )
 
-FAMILY = add(
-    Family(
-        name="cosine_restarts",
-        factor=cosine_restarts_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Cosine cycles restarting at the peak; cycle i lasts period * mult**i of training.",
-        formula="min_ratio + (1 - min_ratio) * (1 + cos(pi * t_cur / t_i)) / 2",
-        torch_equivalent=(
-            "CosineAnnealingWarmRestarts(T_0=round(period * total_steps), T_mult=mult, "
-            "eta_min=min_ratio * lr)"
-        ),
-    )
+FAMILY = Family(
+    name="cosine_restarts",
+    factor=cosine_restarts_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Cosine cycles restarting at the peak; cycle i lasts period * mult**i of training.",
+    formula="min_ratio + (1 - min_ratio) * (1 + cos(pi * t_cur / t_i)) / 2",
+    torch_equivalent=(
+        "CosineAnnealingWarmRestarts(T_0=round(period * total_steps), T_mult=mult, "
+        "eta_min=min_ratio * lr)"
+    ),
 )

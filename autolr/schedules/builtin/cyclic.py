@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def cyclic_factor(
@@ -52,17 +51,15 @@ PARAMS = (
           low=0.0, high=1.0, low_open=True, search=(0.01, 1.0, True)),
 )
 
-FAMILY = add(
-    Family(
-        name="cyclic",
-        factor=cyclic_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Triangular cycles between base_ratio * peak and the peak.",
-        formula="base_ratio + (1 - base_ratio) * triangle(step) * scale(step)",
-        torch_equivalent=(
-            "CyclicLR(base_lr=base_ratio * lr, max_lr=lr, step_size_up, step_size_down, mode, "
-            "gamma=end_scale ** (1 / total_steps), cycle_momentum=False)"
-        ),
-    )
+FAMILY = Family(
+    name="cyclic",
+    factor=cyclic_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Triangular cycles between base_ratio * peak and the peak.",
+    formula="base_ratio + (1 - base_ratio) * triangle(step) * scale(step)",
+    torch_equivalent=(
+        "CyclicLR(base_lr=base_ratio * lr, max_lr=lr, step_size_up, step_size_down, mode, "
+        "gamma=end_scale ** (1 / total_steps), cycle_momentum=False)"
+    ),
 )

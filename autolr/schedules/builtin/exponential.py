@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def exponential_factor(
@@ -32,16 +31,14 @@ PARAMS = (
           search=(False, True)),
 )
 
-FAMILY = add(
-    Family(
-        name="exponential",
-        factor=exponential_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Exponential decay by decay_rate every decay_steps of training.",
-        formula="decay_rate ** (step / (decay_steps * total_steps)), exponent floored if staircase",
-        torch_equivalent=(
-            "ExponentialLR(gamma=decay_rate ** (1 / (decay_steps * total_steps))) without staircase"
-        ),
-    )
+FAMILY = Family(
+    name="exponential",
+    factor=exponential_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Exponential decay by decay_rate every decay_steps of training.",
+    formula="decay_rate ** (step / (decay_steps * total_steps)), exponent floored if staircase",
+    torch_equivalent=(
+        "ExponentialLR(gamma=decay_rate ** (1 / (decay_steps * total_steps))) without staircase"
+    ),
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def inverse_sqrt_factor(step: int, total_steps: int, timescale: float = 0.05) -> float:
@@ -18,13 +17,11 @@ PARAMS = (
           low=0.0, high=1.0, low_open=True, search=(0.005, 0.5, True), unit="fraction of steps"),
 )
 
-FAMILY = add(
-    Family(
-        name="inverse_sqrt",
-        factor=inverse_sqrt_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Inverse square-root decay after the peak.",
-        formula="1 / sqrt(1 + step / (timescale * total_steps))",
-    )
+FAMILY = Family(
+    name="inverse_sqrt",
+    factor=inverse_sqrt_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Inverse square-root decay after the peak.",
+    formula="1 / sqrt(1 + step / (timescale * total_steps))",
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def linear_factor(step: int, total_steps: int, end_ratio: float = 0.0) -> float:
@@ -16,14 +15,12 @@ PARAMS = (
           low=0.0, high=1.0, search=(0.0, 0.2, False)),
 )
 
-FAMILY = add(
-    Family(
-        name="linear",
-        factor=linear_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Linear decay from the peak to end_ratio * peak.",
-        formula="1 + (end_ratio - 1) * step / total_steps",
-        torch_equivalent="LinearLR(start_factor=1, end_factor=end_ratio, total_iters=total_steps)",
-    )
+FAMILY = Family(
+    name="linear",
+    factor=linear_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Linear decay from the peak to end_ratio * peak.",
+    formula="1 + (end_ratio - 1) * step / total_steps",
+    torch_equivalent="LinearLR(start_factor=1, end_factor=end_ratio, total_iters=total_steps)",
 )

@@ -9,7 +9,6 @@ from typing import Any
 
 from autolr import _validation
 from autolr.schedules.base import Family, Param
-from autolr.schedules.registry import add
 
 
 def multistep_factor(
@@ -56,22 +55,20 @@ PARAMS = (
           low=0.0, high=1.0, low_open=True),
 )
 
-FAMILY = add(
-    Family(
-        name="multistep",
-        factor=multistep_factor,
-        params=PARAMS,
-        space=_space,
-        summary="Stages ending at milestones, each multiplying the LR by its own gamma.",
-        formula="prod(gammas[i] for milestones[i] * total_steps <= step)",
-        torch_equivalent=(
-            "MultiStepLR(milestones=[round(m * total_steps)], gamma) when gammas are equal"
-        ),
-        check=_check,
-        space_note=(
-            "two milestones: the first at 0.2-0.7 of the run (multistep.first), the second "
-            "10-60% of the way from it to the end (multistep.gap); gamma1 and gamma2 in "
-            "0.05-0.7, log scale"
-        ),
-    )
+FAMILY = Family(
+    name="multistep",
+    factor=multistep_factor,
+    params=PARAMS,
+    space=_space,
+    summary="Stages ending at milestones, each multiplying the LR by its own gamma.",
+    formula="prod(gammas[i] for milestones[i] * total_steps <= step)",
+    torch_equivalent=(
+        "MultiStepLR(milestones=[round(m * total_steps)], gamma) when gammas are equal"
+    ),
+    check=_check,
+    space_note=(
+        "two milestones: the first at 0.2-0.7 of the run (multistep.first), the second "
+        "10-60% of the way from it to the end (multistep.gap); gamma1 and gamma2 in "
+        "0.05-0.7, log scale"
+    ),
 )

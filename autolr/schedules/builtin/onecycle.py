@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def onecycle_factor(
@@ -49,17 +48,15 @@ PARAMS = (
 )
 
 
-FAMILY = add(
-    Family(
-        name="onecycle",
-        factor=onecycle_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Rise from peak/div_factor to the peak over pct_start, then anneal to a tiny LR.",
-        formula="anneal(1/div, 1, pct) then anneal(1, 1/(div*final_div), pct)",
-        torch_equivalent=(
-            "OneCycleLR(max_lr=lr, total_steps=total_steps, pct_start, div_factor, "
-            "final_div_factor, anneal_strategy=anneal, cycle_momentum=False)"
-        ),
-    )
+FAMILY = Family(
+    name="onecycle",
+    factor=onecycle_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Rise from peak/div_factor to the peak over pct_start, then anneal to a tiny LR.",
+    formula="anneal(1/div, 1, pct) then anneal(1, 1/(div*final_div), pct)",
+    torch_equivalent=(
+        "OneCycleLR(max_lr=lr, total_steps=total_steps, pct_start, div_factor, "
+        "final_div_factor, anneal_strategy=anneal, cycle_momentum=False)"
+    ),
 )

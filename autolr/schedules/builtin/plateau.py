@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def plateau_factor(
@@ -113,19 +112,17 @@ PARAMS = (
           "set from the study direction when tuning", choices=("min", "max")),
 )
 
-FAMILY = add(
-    Family(
-        name="plateau",
-        factor=plateau_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Cut the LR by factor when the reported metric stops improving.",
-        formula="lr *= factor after more than `patience` reports without improvement",
-        torch_equivalent=(
-            "ReduceLROnPlateau(mode, factor, patience, threshold, threshold_mode, cooldown, "
-            "min_lr=min_ratio * lr)"
-        ),
-        metric_driven=True,
-        helpers=(PlateauRule,),
-    )
+FAMILY = Family(
+    name="plateau",
+    factor=plateau_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Cut the LR by factor when the reported metric stops improving.",
+    formula="lr *= factor after more than `patience` reports without improvement",
+    torch_equivalent=(
+        "ReduceLROnPlateau(mode, factor, patience, threshold, threshold_mode, cooldown, "
+        "min_lr=min_ratio * lr)"
+    ),
+    metric_driven=True,
+    helpers=(PlateauRule,),
 )

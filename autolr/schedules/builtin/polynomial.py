@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def polynomial_factor(step: int, total_steps: int, power: float = 2.0) -> float:
@@ -16,14 +15,12 @@ PARAMS = (
           low=0.0, high=10.0, low_open=True, search=(0.5, 4.0, True)),
 )
 
-FAMILY = add(
-    Family(
-        name="polynomial",
-        factor=polynomial_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Polynomial decay to zero with the given power.",
-        formula="(1 - step / total_steps) ** power",
-        torch_equivalent="PolynomialLR(total_iters=total_steps, power=power)",
-    )
+FAMILY = Family(
+    name="polynomial",
+    factor=polynomial_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Polynomial decay to zero with the given power.",
+    formula="(1 - step / total_steps) ** power",
+    torch_equivalent="PolynomialLR(total_iters=total_steps, power=power)",
 )

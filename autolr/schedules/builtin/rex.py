@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def rex_factor(step: int, total_steps: int) -> float:
@@ -14,13 +13,11 @@ def rex_factor(step: int, total_steps: int) -> float:
 
 PARAMS: tuple[Param, ...] = ()
 
-FAMILY = add(
-    Family(
-        name="rex",
-        factor=rex_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="REX: stays high longer than linear, then drops to zero.",
-        formula="(1 - z) / (0.5 + 0.5 * (1 - z)), z = step / total_steps",
-    )
+FAMILY = Family(
+    name="rex",
+    factor=rex_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="REX: stays high longer than linear, then drops to zero.",
+    formula="(1 - z) / (0.5 + 0.5 * (1 - z)), z = step / total_steps",
 )

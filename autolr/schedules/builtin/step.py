@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def step_factor(step: int, total_steps: int, every: float = 0.3, gamma: float = 0.1) -> float:
@@ -19,14 +18,12 @@ PARAMS = (
           low=0.0, high=1.0, low_open=True, search=(0.1, 0.7, True)),
 )
 
-FAMILY = add(
-    Family(
-        name="step",
-        factor=step_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Multiply the LR by gamma every `every` of training.",
-        formula="gamma ** floor(step / round(every * total_steps))",
-        torch_equivalent="StepLR(step_size=round(every * total_steps), gamma=gamma)",
-    )
+FAMILY = Family(
+    name="step",
+    factor=step_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Multiply the LR by gamma every `every` of training.",
+    formula="gamma ** floor(step / round(every * total_steps))",
+    torch_equivalent="StepLR(step_size=round(every * total_steps), gamma=gamma)",
 )

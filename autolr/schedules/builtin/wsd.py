@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 from autolr.schedules.base import Family, Param, space_from_params
-from autolr.schedules.registry import add
 
 
 def wsd_factor(
@@ -43,13 +42,11 @@ PARAMS = (
           low=0.0, high=1.0),
 )
 
-FAMILY = add(
-    Family(
-        name="wsd",
-        factor=wsd_factor,
-        params=PARAMS,
-        space=space_from_params(PARAMS),
-        summary="Warmup-stable-decay: the peak until the last `decay` of training, then decay.",
-        formula="1, then min_ratio + (1 - min_ratio) * shape(progress) over the last decay",
-    )
+FAMILY = Family(
+    name="wsd",
+    factor=wsd_factor,
+    params=PARAMS,
+    space=space_from_params(PARAMS),
+    summary="Warmup-stable-decay: the peak until the last `decay` of training, then decay.",
+    formula="1, then min_ratio + (1 - min_ratio) * shape(progress) over the last decay",
 )
