@@ -121,7 +121,7 @@ def test_tune_stopped_by_an_unforeseen_error_says_so_and_how_to_resume(tmp_path,
     assert result.exit_code == 1
     assert "stopped on an unexpected error: RuntimeError: an error autolr did not foresee" in (
         result.output)
-    assert "Resume with the same command:\n  autolr " in result.output
+    assert "Resume with the same command:\n  autolr" in result.output
     assert "Traceback" not in result.output
     trials = optuna.load_study(study_name="toy",
                                storage="sqlite:///studies/toy.db").get_trials()

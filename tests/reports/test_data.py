@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from types import SimpleNamespace
 
 import pytest
 from optuna.distributions import FloatDistribution
@@ -30,8 +29,7 @@ from autolr.reports.data import (
     Winner,
     get_report_data,
 )
-from autolr.search.space import SearchSpace
-from autolr.tuner import StudyRun
+from autolr.search.lr_edge import edge_message
 
 SETTINGS = {
     "version": 1, "families": FAMILIES, "warmup": True, "seed": 1, "lr": None,
@@ -343,13 +341,8 @@ def test_lr_edge_matches_the_tuner(scales, fixed):
         for i, scale in enumerate(scales)
     ]
     study = make_study(trials, settings=settings)
-    stub = SimpleNamespace(
-        study=study, settings=settings, config=SimpleNamespace(direction="minimize"),
-        search=None,  # a full search: the tuner looks at every trial
-        space=lambda: SearchSpace(families=tuple(FAMILIES), lr_scale=(0.1, 10.0), warmup=True,
-                                  direction="minimize", lr_bounds=tuple(fixed) if fixed else None),
-    )
-    expected = StudyRun._lr_edge(stub, widen=False)  # type: ignore[arg-type]
+    # what the study loop calls once the search is done (autolr.search.lr_range.LRRange.at_edge)
+    expected = edge_message("minimize", dict(settings), study.get_trials(), widen=False)
     got = data.get_summary(study).lr_edge
     if expected is None:
         assert got is None
