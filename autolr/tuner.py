@@ -24,14 +24,14 @@ from autolr.errors import AutolrWarning
 from autolr.result import TuneResult
 from autolr.search import confirmation
 from autolr.search.confirmation_phase import ConfirmationPhase
-from autolr.search.ladder import SHORTENED, Job
+from autolr.search.ladder import SHORTENED
 from autolr.search.lr_range import LRRange
 from autolr.search.pruning import DEFAULT_GRACE, make_pruner
 from autolr.search.sampling import RangeAwareSampler, make_sampler
 from autolr.search.seeds import trial_seed
 from autolr.search.space import SearchSpace, space_of
 from autolr.search.strategies import strategy_class
-from autolr.search.strategy import SearchStrategy
+from autolr.search.strategy import Job, SearchStrategy
 from autolr.study import outcomes
 from autolr.study.config import (
     SETTINGS_ATTR,

@@ -14,14 +14,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 import autolr
 from autolr.errors import ConfigError
-from autolr.search.ladder import Job
 from autolr.search.strategies import (
     register_strategy,
     strategy_class,
     strategy_names,
     unregister_strategy,
 )
-from autolr.search.strategy import SearchStrategy
+from autolr.search.strategy import Job, SearchStrategy
 
 TOTAL = 30
 

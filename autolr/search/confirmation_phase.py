@@ -19,10 +19,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.search import confirmation
-from autolr.search.ladder import Job
 from autolr.search.seeds import trial_seed
 from autolr.search.space import space_of
-from autolr.search.strategy import SearchStrategy
+from autolr.search.strategy import Job, SearchStrategy
 
 
 class ConfirmationPhase(SearchStrategy):

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
-from autolr.search.ladder import Job
-from autolr.search.strategy import SearchStrategy
+from autolr.search.strategy import Job, SearchStrategy
 
 
 class FullSearch(SearchStrategy):

@@ -64,6 +64,7 @@ from typing import Any
 from optuna.trial import FrozenTrial, TrialState
 
 from autolr.search.sampling import INFORMATIVE_FAILURES
+from autolr.search.strategy import Job
 
 DEFAULT_FIDELITIES = (1 / 9, 1 / 3, 1.0)
 DEFAULT_ETA = 3
@@ -286,23 +287,6 @@ def steps_used(trial: FrozenTrial, total_steps: int | None) -> int | None:
 
 
 # --- the ASHA board ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
-    """What a free worker runs next.
-
-    ``kind``: ``"waiting"`` (the oldest queued trial: a baseline, or a run queued again after an
-    interruption), ``"new"`` (a new configuration at ``rung``), ``"promote"`` (``source``'s
-    parameters at ``rung``) or ``"full"`` (a new configuration at full fidelity, while the
-    ladder is not planned yet).
-    """
-
-    kind: str
-    rung: int | None
-    fidelity: float
-    source: int | None = None  # the trial number a promotion repeats
-    params: Mapping[str, Any] | None = None  # a promotion's parameters
-
-
 class LadderBoard:
     """Where every configuration of a ladder study stands, built from the study's trials.
 

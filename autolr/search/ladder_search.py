@@ -27,7 +27,6 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autolr import _validation
 from autolr.search.ladder import (
-    Job,
     LadderBoard,
     cost_of,
     learning_trials,
@@ -35,7 +34,7 @@ from autolr.search.ladder import (
     planned_ladder,
     steps_used,
 )
-from autolr.search.strategy import Decide, SearchStrategy
+from autolr.search.strategy import Decide, Job, SearchStrategy
 
 
 def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:

@@ -25,12 +25,29 @@ confirmation phase that follows either is :mod:`autolr.search.confirmation_phase
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from optuna.trial import FrozenTrial
 
-from autolr.search.ladder import Job
+
+@dataclass(frozen=True)
+class Job:
+    """What a free worker runs next.
+
+    ``kind``: ``"waiting"`` (the oldest queued trial: a baseline, or a run queued again after an
+    interruption), ``"new"`` (a new configuration at ``rung``), ``"promote"`` (``source``'s
+    parameters at ``rung``) or ``"full"`` (a new configuration at full fidelity, while the
+    ladder is not planned yet).
+    """
+
+    kind: str
+    rung: int | None
+    fidelity: float
+    source: int | None = None  # the trial number a promotion repeats
+    params: Mapping[str, Any] | None = None  # a promotion's parameters
+
 
 Decide = Callable[[Callable[[], Any]], Any]
 """Runs a function holding the study's lock on a fresh read of the study (for a decision a
