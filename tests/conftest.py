@@ -1,13 +1,23 @@
-"""Shared fixtures: the bundled digits example as a fast, real training function."""
+"""Shared fixtures (the bundled digits example as a fast, real training function, a throwaway
+PostgreSQL cluster) and how the suite runs in parallel under pytest-xdist.
+
+Parallel runs (``addopts`` in pyproject.toml: ``-n auto --dist loadgroup``): every test of a
+module that has a module-scope fixture goes to one worker, so the fixture (a study, a benchmark
+run, subprocesses started for the whole module) is made once, not once per worker; the tests
+marked ``slow`` are handed out first, so that no long test starts last and runs alone; and the
+reliability suite's figures are summed over the workers before they are printed.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
+import reliability_tally
 import torch
 from postgres_cluster import PostgresCluster, unavailable_reason
 
@@ -63,3 +73,50 @@ def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """
     postgres_cluster.start()
     return postgres_cluster.create_database()
+
+
+# -- running under pytest-xdist -------------------------------------------------------------------
+
+
+def _module_scope_fixtures(item: pytest.Item) -> list[str]:
+    """The module-scope fixtures ``item`` uses (set up once per module and worker)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    return [name for name, defs in info.name2fixturedefs.items()
+            if defs and defs[-1].scope == "module"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist: keep each module with a module-scope fixture on one worker (xdist_group, read
+    by ``--dist loadgroup``), and hand the ``slow`` tests out first. A plain run is unchanged.
+
+    Every worker collects and sorts alike (a stable sort on the marker), as xdist requires.
+    """
+    if not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        if _module_scope_fixtures(item) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand this worker's reliability figures to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[reliability_tally.WORKER_OUTPUT_KEY] = reliability_tally.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """On the xdist controller: add up the figures of each worker as it finishes."""
+    text = getattr(node, "workeroutput", {}).get(reliability_tally.WORKER_OUTPUT_KEY)
+    if text:
+        reliability_tally.merge(text)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The reliability figures of the whole run (every worker's), when any test added to them."""
+    reliability_tally.write_summary(terminalreporter)

@@ -311,6 +311,7 @@ def _autolr(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_seed_arg_passes_each_trials_seed_and_replaces_the_given_one(tmp_path):
     script = tmp_path / "seeded.py"
     script.write_text(SEEDED)

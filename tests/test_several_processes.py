@@ -20,11 +20,15 @@ from pathlib import Path
 
 import optuna
 import pytest
+from click.testing import CliRunner
 from optuna.trial import TrialState
 
+from autolr.cli import main
 from autolr.search.ladder import steps_used
 
 ROOT = Path(__file__).resolve().parents[1]
+# every test here runs ``autolr tune`` in subprocesses for seconds: handed out first under xdist
+pytestmark = pytest.mark.slow
 
 # 30 scheduler steps, a report every 3, a little sleep so that the processes' trials overlap.
 SCRIPT = textwrap.dedent(
@@ -95,6 +99,16 @@ def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
 
 
+def _read(*args: str) -> tuple[int, str]:
+    """A read-only command (show, export, report, studies) run in this process: the same command
+    as ``autolr ARGS``, without a second of interpreter start-up each; its exit status and
+    standard output."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False,
+                                env={"NO_COLOR": "1", "COLUMNS": "160"})
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.stdout
+
+
 def _started_together(count: int, args: list[str], cwd: Path,
                       env: dict[str, str] | None = None) -> list[tuple[int, str]]:
     processes = [_start(*args, cwd=cwd, env=env) for _ in range(count)]
@@ -123,14 +137,18 @@ def test_two_processes_started_together_run_exactly_the_budget(shared_storage, s
     assert len(owners) == 2, "both processes ran trials"
     baselines = [t.user_attrs["baseline"] for t in trials if "baseline" in t.user_attrs]
     assert sorted(baselines) == ["constant", "cosine", "linear"]
-    for command in (["show", "--json"], ["export", "-o", "-"], ["report", "-o", "r.html"]):
-        read = _run(*command, "--storage", shared_storage, "--study", "s", cwd=tmp_path)
-        assert read.returncode == 0, read.stderr
-    shown = json.loads(_run("show", "--json", "--storage", shared_storage, "--study", "s",
-                            cwd=tmp_path).stdout)
+    # show, export, report and studies read the study the two processes wrote
+    read = {}
+    for command in (["show", "--json"], ["export", "-o", "-"],
+                    ["report", "-o", str(tmp_path / "r.html")]):
+        code, read[command[0]] = _read(*command, "--storage", shared_storage, "--study", "s")
+        assert code == 0, read[command[0]]
+    shown = json.loads(read["show"])
     assert shown["counts"]["complete"] == 9
-    listed = _run("studies", "--storage", shared_storage, cwd=tmp_path)
-    assert listed.returncode == 0 and "s" in listed.stdout
+    assert "def build_scheduler(" in read["export"]
+    assert "<html" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    code, listed = _read("studies", "--storage", shared_storage)
+    assert code == 0 and "s" in listed
 
 
 def test_three_processes_share_one_ladder_and_its_confirmation(shared_storage, script,
@@ -197,9 +215,15 @@ def test_a_second_machine_joins_with_the_study_name_alone(script, tmp_path):
 def test_the_server_stopping_mid_study_stops_cleanly_and_the_same_command_resumes(
     postgres_cluster, postgres_url, script, tmp_path
 ):
-    env = {**os.environ, "AUTOLR_STORAGE_RETRY_S": "3"}
-    args = ["tune", str(script), "--storage", postgres_url, "--study", "o", "--trials", "8",
-            "--search", "full", "--pruner", "none", "--confirm", "0", "--", "--sleep", "0.05"]
+    """The PostgreSQL server stopped (as by a crash) mid-study: once its retries are spent the
+    process exits 1 naming the server and the command to resume, without a traceback, and the
+    same command then finishes the budget with no trial left RUNNING."""
+    # a lost connection is retried for 1 s (once) before the process gives up: the retrying is
+    # the same at any length, and each second of it is a second of the suite
+    env = {**os.environ, "AUTOLR_STORAGE_RETRY_S": "1"}
+    # 6 trials of about 0.9 s: the server stops after the second, with four still to run
+    args = ["tune", str(script), "--storage", postgres_url, "--study", "o", "--trials", "6",
+            "--search", "full", "--pruner", "none", "--confirm", "0", "--", "--sleep", "0.03"]
     process = _start(*args, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait for the study to be under way
@@ -219,7 +243,7 @@ def test_the_server_stopping_mid_study_stops_cleanly_and_the_same_command_resume
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     trials = _trials(postgres_url, "o")
     assert not [t for t in trials if t.state == TrialState.RUNNING]
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 8
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert all(t.user_attrs.get("reason") in ("abandoned", "failed") for t in failed)
 

@@ -279,6 +279,7 @@ _KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_killed_study_recovers_its_running_trial(tmp_path):
     script = tmp_path / "kill.py"
     script.write_text(_KILL_SCRIPT)

@@ -1,20 +1,17 @@
 """The reliability suite's tally: faults injected and survived, bad inputs tried, trials lost.
 
-Each test adds what it did to :data:`TALLY` through the ``tally`` fixture; the suite prints the
-figures at the end of the run (``trials lost`` must stay 0: a finished trial whose state or value
-changed, or a trial left RUNNING).
+Each test adds what it did to ``reliability_tally.TALLY`` through the ``tally`` fixture; the suite
+prints the figures at the end of the run, summed over every xdist worker (tests/conftest.py;
+``trials lost`` must stay 0: a finished trial whose state or value changed, or a trial left
+RUNNING).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import optuna
 import pytest
 from optuna.trial import TrialState
-
-TALLY: Counter[str] = Counter()
-ORDER = ("faults injected", "faults survived", "bad inputs tried", "trials lost")
+from reliability_tally import ORDER, TALLY
 
 
 class Tally:
@@ -52,11 +49,3 @@ class Tally:
 @pytest.fixture()
 def tally() -> Tally:
     return Tally()
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if not TALLY:
-        return
-    terminalreporter.section("reliability figures")
-    for key in ORDER:
-        terminalreporter.write_line(f"{key}: {TALLY[key]}")

@@ -109,14 +109,18 @@ def test_empty_one_trial_and_all_failed_pages_say_so(tmp_path):
 
 
 def test_large_study_is_fast_and_small(tmp_path):
+    """A 1,500-trial report takes under 5 s of this process's CPU time and under 10 MB, with every
+    figure. CPU time, not the wall clock: the suite runs in parallel (pytest-xdist), and the
+    other workers' tests would otherwise decide whether this one passes."""
     study = synthetic_study(1500, 10)
     assert len(study.trials) == 1500
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     path = write_report(study=study, output=tmp_path / "big.html")
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     size = path.stat().st_size
-    print(f"1,500-trial report: {seconds:.2f} s, {size / 1e6:.2f} MB")
-    assert seconds < 5.0
+    print(f"1,500-trial report: {cpu_seconds:.2f} s CPU ({seconds:.2f} s wall), "
+          f"{size / 1e6:.2f} MB")
+    assert cpu_seconds < 5.0
     assert size < 10 * 1024 * 1024
     assert figure_count(path.read_text("utf-8")) == 7
 
