@@ -274,6 +274,8 @@ class StudyRun:
             self.study.enqueue_trial(dict(job.params), user_attrs={
                 "rung": job.rung, "fidelity": job.fidelity, "promoted_from": job.source,
             })
+        elif job.params is not None:  # a run whose configuration the strategy prescribes
+            self.study.enqueue_trial(dict(job.params), user_attrs=dict(job.attrs or {}))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
             trial = self.study.ask()
@@ -287,8 +289,10 @@ class StudyRun:
         start = {"heartbeat": self.heartbeat.now()}  # what the trial starts with, in one write
         if job.kind == "new":
             start.update(rung=job.rung, fidelity=job.fidelity)
-        prune_after = (math.inf if self.pruner == "none" or self._expected_reports == 0
-                       else DEFAULT_GRACE * self._expected_reports)
+        # a confirmation run measures its configuration on another seed: the pruner never cuts
+        # it short (its value would not be on the scale of the others), the divergence guard may
+        unpruned = self.pruner == "none" or self._expected_reports == 0 or "confirms" in attrs
+        prune_after = math.inf if unpruned else DEFAULT_GRACE * self._expected_reports
         control = TrialControl(trial, self.space(), seed=seed, owner=self.owner,
                                prune_after=prune_after, fidelity=job.fidelity, attrs=start)
         self.heartbeat.add(trial._trial_id, beaten=True)

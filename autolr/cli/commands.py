@@ -102,7 +102,7 @@ def main(debug: bool) -> None:
 @click.option("--lr", "lr_range", default=None, metavar="MIN:MAX",
               help="Peak-LR range (default: 0.1x-10x the script's own LR, widened at the edges).")
 @click.option("--no-warmup", is_flag=True, default=None, help="Do not search a warmup.")
-@click.option("--search", type=click.Choice(["ladder", "full"]), default=None,
+@click.option("--search", type=click.Choice(["ladder", "full", "lr_first"]), default=None,
               help="ladder (default for a new study): successive halving over runs that follow "
                    "their whole schedule in a fraction of the steps; full: every run at full "
                    "length, stopped early by --pruner. A resumed study keeps its own.")

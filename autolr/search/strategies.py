@@ -1,15 +1,19 @@
 """The search strategies by name: ``search=NAME`` (``autolr.tune``, the study's settings) picks
-one. The built-in ones are ``ladder`` and ``full``; :func:`register_strategy` adds one of the
-user's (a :class:`~autolr.search.strategy.SearchStrategy` subclass with a ``name``).
+one. The built-in ones are ``ladder``, ``full`` and ``lr_first``; :func:`register_strategy`
+adds one of the user's (a :class:`~autolr.search.strategy.SearchStrategy` subclass with a
+``name``).
 """
 
 from __future__ import annotations
 
 from autolr.search.full_search import FullSearch
 from autolr.search.ladder_search import LadderSearch
+from autolr.search.lr_first import LrFirstSearch
 from autolr.search.strategy import SearchStrategy
 
-BUILT_IN: dict[str, type[SearchStrategy]] = {"ladder": LadderSearch, "full": FullSearch}
+BUILT_IN: dict[str, type[SearchStrategy]] = {
+    "ladder": LadderSearch, "full": FullSearch, "lr_first": LrFirstSearch,
+}
 _STRATEGIES: dict[str, type[SearchStrategy]] = dict(BUILT_IN)
 
 

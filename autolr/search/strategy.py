@@ -46,7 +46,10 @@ class Job:
     rung: int | None
     fidelity: float
     source: int | None = None  # the trial number a promotion repeats
-    params: Mapping[str, Any] | None = None  # a promotion's parameters
+    # a promotion's parameters, or those a strategy prescribes for a new run (then ``attrs``
+    # are the user attributes it starts with)
+    params: Mapping[str, Any] | None = None
+    attrs: Mapping[str, Any] | None = None
 
 
 Decide = Callable[[Callable[[], Any]], Any]

@@ -1,0 +1,222 @@
+"""Replayed studies on the schedule tables: many search seeds per method in minutes.
+
+    python benchmarks/replay.py validate            # how well a table predicts held-out rows
+    python benchmarks/replay.py measure             # replay every method (resumes)
+    python benchmarks/replay.py report              # results/replay.md, the plots, the README
+
+``measure`` replays, per table workload, budget N (full runs of compute) and method, many
+studies with different search seeds (``--seeds`` per budget; by default 30 at N = 5 and 40, 100
+at N = 10 and 20), two processes at a time. Each finished study is a line of
+``benchmarks/results/replay/<workload>.jsonl``, so a stopped measurement resumes where it
+stopped. ``validate`` fits each table's regressor on four fifths of the sampled rows and
+predicts the fifth left out, five times over (``results/replay_validation.json``).
+
+Options: ``--workloads a,b`` (default: every table built), ``--methods a,b`` (see
+``replay_methods.METHODS``), ``--budgets 5,10,20,40``, ``--seeds 5:30,10:100,20:100,40:30``,
+``--jobs J``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from harness.cli import make_parser
+from harness.files import BENCHMARKS, RESULTS, write_json
+from harness.jobs import run_all
+from harness.meta import git_commit, machine, now, versions
+
+TABLES = BENCHMARKS / "tables"
+REPLAYS = RESULTS / "replay"
+DEFAULT_SEEDS = {5: 30, 10: 100, 20: 100, 40: 30}
+SEED_CHUNK = 10  # studies per job: one table load serves them
+
+_TABLES: dict[tuple[str, str], Any] = {}
+
+
+def load_table(name: str, model: str = "trees", tables: Path = TABLES) -> Any:
+    """The replay table of ``name``, loaded and fitted once per process."""
+    from replay_table import ScheduleTable
+
+    key = (str(tables / name), model)
+    if key not in _TABLES:
+        _TABLES[key] = ScheduleTable(tables / f"{name}.jsonl.gz", model=model)
+    return _TABLES[key]
+
+
+def built_tables(tables: Path = TABLES) -> list[str]:
+    from table_workloads import TABLE_WORKLOADS
+
+    return [name for name in TABLE_WORKLOADS if (tables / f"{name}.jsonl.gz").exists()]
+
+
+# --- measure ------------------------------------------------------------------------------------
+def replay_chunk(name: str, method: str, n: int, seeds: list[int],
+                 tables: str) -> list[dict[str, Any]]:
+    """Replay ``method`` at budget ``n`` on ``seeds`` (runs in a worker process)."""
+    import optuna
+    from replay_methods import run_method
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore")
+    table = load_table(name, tables=Path(tables))
+    lines = []
+    for seed in seeds:
+        start = time.perf_counter()
+        spec, cost = run_method(method, table, n, seed)
+        value = table.true_value(spec)
+        opt_steps = cost.scheduler_steps * table.optimizer_steps_per_step
+        lines.append({
+            "workload": name, "method": method, "n": n, "seed": seed,
+            "value": value, "regret": table.regret(value),
+            "worse_than_own": table.worse(value, table.own_value()),
+            "family": spec.family, "lr_scale": spec.lr / table.base_lr,
+            "runs": cost.runs, "steps": opt_steps,
+            "full_runs": cost.scheduler_steps / table.total,
+            "wall_s": cost.runs * table.cost["startup_s"] + opt_steps * table.cost["step_s"],
+            "replay_s": round(time.perf_counter() - start, 3),
+        })
+    return lines
+
+
+def measure(names: list[str], methods: list[str], seeds: dict[int, int], jobs: int,
+            tables: Path = TABLES, out: Path = REPLAYS) -> None:
+    """Replay what is not replayed yet; every finished study is appended to its file."""
+    out.mkdir(parents=True, exist_ok=True)
+    calls = []
+    for name in names:
+        done = {(r["method"], r["n"], r["seed"]) for r in read_lines(out / f"{name}.jsonl")}
+        for method in methods:
+            for n, count in seeds.items():
+                todo = [s for s in range(count) if (method, n, s) not in done]
+                for k in range(0, len(todo), SEED_CHUNK):
+                    calls.append((name, method, n, todo[k : k + SEED_CHUNK], str(tables)))
+    total = sum(len(c[3]) for c in calls)
+    print(f"{total} studies to replay in {len(calls)} jobs", flush=True)
+    finished = 0
+    start = time.perf_counter()
+    for call, lines in run_all(replay_chunk, calls, jobs, threads=1):
+        with (out / f"{call[0]}.jsonl").open("a") as sink:
+            for line in lines:
+                sink.write(json.dumps(line, separators=(",", ":")) + "\n")
+        finished += len(lines)
+        rate = (time.perf_counter() - start) / finished
+        print(f"  {call[0]} {call[1]} N={call[2]}: {finished}/{total}, "
+              f"{rate * (total - finished) / 60:.1f} min left", flush=True)
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    """The finished studies of a replay file (a line cut short by a stop is skipped)."""
+    if not path.exists():
+        return []
+    lines = []
+    for text in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError:
+            continue
+    return lines
+
+
+# --- validate -----------------------------------------------------------------------------------
+def validate(names: list[str], folds: int = 5, tables: Path = TABLES) -> dict[str, Any]:
+    """Hold out each fifth of the sampled rows in turn, fit on the rest, predict it: per
+    workload, length and regressor the rank correlation and the error of the last report's
+    seed mean, beside what one seed tells of another (the noise ceiling)."""
+    import numpy as np
+    from replay_table import fit_model, predict
+    from scipy.stats import spearmanr
+
+    results: dict[str, Any] = {}
+    for name in names:
+        table = load_table(name, tables=tables)
+        sample = np.array([i for i, row in enumerate(table.rows) if row["label"] == "sample"])
+        rng = np.random.default_rng(0)
+        order = rng.permutation(sample)
+        per_length = {}
+        for length, lm in table.by_length.items():
+            finite = np.isfinite(lm.values[:, :, -1]).all(axis=1)
+            entry: dict[str, Any] = {}
+            for kind in ("trees", "knn"):
+                predicted = np.full(len(table.rows), np.nan)
+                for k in range(folds):
+                    held = order[k::folds]
+                    train = np.setdiff1d(np.arange(len(table.rows)), held)
+                    model = fit_model(kind, table.x[train], lm.mean[train])
+                    predicted[held] = predict(model, table.x[held])[:, -1]
+                rows = sample[finite[sample]]
+                actual = lm.mean[rows, -1]
+                guess = predicted[rows]
+                top = actual <= np.quantile(actual, 0.25) if table.direction == "minimize" \
+                    else actual >= np.quantile(actual, 0.75)
+                entry[kind] = {
+                    "spearman": float(spearmanr(actual, guess).statistic),
+                    "spearman_best_quarter": float(spearmanr(actual[top], guess[top]).statistic),
+                    "mae": float(np.mean(np.abs(actual - guess))),
+                    "rows": len(rows),
+                }
+            rows = sample[finite[sample]]
+            seed_a, seed_b = lm.values[rows, 0, -1], lm.values[rows, 1, -1]
+            mean = lm.mean[rows, -1]
+            top = mean <= np.quantile(mean, 0.25) if table.direction == "minimize" \
+                else mean >= np.quantile(mean, 0.75)
+            entry["seed_vs_seed"] = {
+                "spearman": float(spearmanr(seed_a, seed_b).statistic),
+                "spearman_best_quarter": float(spearmanr(seed_a[top], seed_b[top]).statistic),
+                "mae": float(np.mean(np.abs(seed_a - seed_b))),
+                "seed_sd": float(np.mean(np.std(lm.values[rows, :, -1], axis=1, ddof=1))),
+            }
+            entry["diverged_share"] = float(1 - finite[sample].mean())
+            per_length[str(length)] = entry
+        results[name] = {"scale": "log" if table.direction == "minimize" else "value",
+                         "lengths": per_length}
+        print(name, json.dumps(per_length[str(table.total)], indent=None), flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    from replay_methods import METHODS
+
+    parser = make_parser(__doc__)
+    parser.add_argument("command", choices=("validate", "measure", "report"))
+    parser.add_argument("--workloads", default=None)
+    parser.add_argument("--methods", default=None)
+    parser.add_argument("--seeds", default=None,
+                        help="budget:studies pairs, e.g. 5:30,10:100,20:100,40:30")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--tables", type=Path, default=TABLES)
+    parser.add_argument("--output-dir", type=Path, default=REPLAYS)
+    args = parser.parse_args(argv)
+    names = args.workloads.split(",") if args.workloads else built_tables(args.tables)
+    missing = [n for n in names if not (args.tables / f"{n}.jsonl.gz").exists()]
+    if missing:
+        parser.error(f"no table for {', '.join(missing)}: build it with "
+                     f"python benchmarks/table_build.py {missing[0]}")
+    if args.command == "validate":
+        path = RESULTS / "replay_validation.json"
+        kept = json.loads(path.read_text())["workloads"] if path.exists() else {}
+        kept.update(validate(names, tables=args.tables))  # the other workloads' stay
+        write_json(path, {"date": now(), "machine": machine(), "versions": versions(),
+                          "git_commit": git_commit(), "workloads": kept}, indent=1)
+    elif args.command == "measure":
+        methods = args.methods.split(",") if args.methods else [
+            m for m in METHODS if m != "default"]
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            parser.error(f"unknown method {unknown[0]!r}: one of {', '.join(METHODS)}")
+        seeds = DEFAULT_SEEDS
+        if args.seeds:
+            seeds = {int(a): int(b) for a, b in (p.split(":") for p in args.seeds.split(","))}
+        measure(names, methods, seeds, args.jobs, args.tables, args.output_dir)
+    else:
+        from replay_report import write_report
+
+        write_report(names, args.output_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
