@@ -62,9 +62,10 @@ def tune(
         lr: ``(low, high)`` bounds of the peak LR. Default: a tenth to ten times the optimizer's
             own LR, widened when the best trials sit at an edge.
         warmup: also search a linear warmup of 0-20% of the run.
-        pruner: for ``search="full"``: ``"median"`` (the default), ``"percentile"``,
-            ``"hyperband"``, ``"sha"`` or ``"none"``. A divergence guard (non-finite values, or a
-            loss far above the first report) is always on, on every rung too.
+        pruner: for ``search="lr_first"`` or ``"full"``: ``"median"`` (the default),
+            ``"percentile"``, ``"hyperband"``, ``"sha"`` or ``"none"``. A divergence guard
+            (non-finite values, or a loss far above the first report) is always on, on every rung
+            too.
         sampler: ``"tpe"`` (multivariate, grouped, constant liar) or ``"random"``.
         seed: the study seed; trial ``n``'s seed derives from it and ``n`` (recorded on the
             trial). Without one, a random seed is drawn and stored with the study.
@@ -73,11 +74,14 @@ def tune(
         baselines: start with the script's own LR held constant, cosine and linear-to-zero at
             that LR, so the answer is never worse than those on the measured objective.
         timeout: stop starting new trials after this many seconds.
-        search: the search strategy (:mod:`autolr.search.strategy`): ``"ladder"`` (the default
-            for a new study): asynchronous successive halving over shortened runs that follow
-            their whole schedule compressed (see :mod:`autolr.search.ladder`); ``"full"``: every
-            run at full length, stopped early by ``pruner``; or one registered with
-            :func:`autolr.search.strategies.register_strategy`. A resumed study keeps its own.
+        search: the search strategy (:mod:`autolr.search.strategy`): ``"lr_first"`` (the
+            default for a new study): a line search on the peak LR with linear decay to zero,
+            then shapes near that LR (see :mod:`autolr.search.lr_first`); ``"full"``: every
+            family sampled from the start; both run every trial at full length, stopped early by
+            ``pruner``; ``"ladder"``: asynchronous successive halving over shortened runs that
+            follow their whole schedule compressed (see :mod:`autolr.search.ladder`); or one
+            registered with :func:`autolr.search.strategies.register_strategy`. A resumed study
+            keeps its own.
         ladder: the rungs as fractions of the run (default ``(1/9, 1/3, 1)``); each moves to
             the nearest step where the script reports, and 1 is added when missing.
         eta: the ladder's reduction factor (default 3): the best ``1/eta`` of a rung go on.

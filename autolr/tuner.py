@@ -4,8 +4,8 @@ The study owns everything persistent: it asks Optuna for trials, hands each to a
 process, or ``autolr tune``'s workers), tells Optuna how each ended, and keeps its settings, its
 baselines and its LR range in the study's user attributes so that running it again resumes it.
 Which run starts next is a search strategy's decision (:mod:`autolr.search.strategy`): the
-fidelity ladder (the default) or the full search, then the confirmation phase. The loop knows
-none of them by name.
+line search on the LR then the shape (the default), the full search or the fidelity ladder,
+then the confirmation phase. The loop knows none of them by name.
 """
 
 from __future__ import annotations

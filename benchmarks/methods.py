@@ -66,12 +66,13 @@ from autolr.search.ladder import SHORTENED, Ladder, LadderBoard, LadderSummary
 
 METHODS = (
     "autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand", "optuna_lr", "random",
-    "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband",
+    "linear_cosine", "schedulefree", "autolr_none", "autolr_hyperband", "autolr_lr_first",
+    "autolr_lr_first_half",
 )
 LADDER_METHODS = ("autolr", "autolr_half", "autolr_unconfirmed")
 CONFIRMED_METHODS = ("autolr", "autolr_half")  # autolr's default confirmation
 AUTOLR_METHODS = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "random",
-                  "autolr_none", "autolr_hyperband")
+                  "autolr_none", "autolr_hyperband", "autolr_lr_first", "autolr_lr_first_half")
 LABELS = {
     "autolr": "autolr (default: fidelity ladder, confirmed)",
     "autolr_half": "autolr at N/2 (half the compute)",
@@ -84,6 +85,8 @@ LABELS = {
     "schedulefree": "(e) Schedule-Free AdamW, tuned LR",
     "autolr_none": "autolr, pruner none",
     "autolr_hyperband": "autolr, pruner hyperband",
+    "autolr_lr_first": "autolr --search lr_first (confirmed)",
+    "autolr_lr_first_half": "autolr --search lr_first at N/2",
 }
 RETRAIN_SEEDS = (7001, 7002, 7003)  # never used in a search (see _search_seed)
 # The training seeds of the hand-written studies derive from these numbers (fixed, so that adding
@@ -524,6 +527,10 @@ def run_method(workload: Workload, method: str, n_trials: int, seed: int) -> Met
     elif method == "autolr_hyperband":
         result = run_autolr(workload, method, n_trials, seed, search="full", pruner="hyperband",
                             confirm=0)
+    elif method == "autolr_lr_first":
+        result = run_autolr(workload, method, n_trials, seed, search="lr_first")
+    elif method == "autolr_lr_first_half":
+        result = run_autolr(workload, method, half(n_trials), seed, search="lr_first")
     elif method == "random":
         result = run_autolr(workload, method, n_trials, seed, search="full", pruner="none",
                             sampler="random", baselines=False, confirm=0)

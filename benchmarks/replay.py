@@ -215,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from replay_report import write_report
 
-        write_report(names, args.output_dir)
+        from autolr.study.config import DEFAULT_SEARCH
+
+        write_report(names, args.output_dir, default=DEFAULT_SEARCH)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ import numpy as np
 
 REGRET_CAP = 2.0
 PORTFOLIO_SIZE = 3
-GRID = np.logspace(-2, 2, 161)  # lr_scale: the table range, 0.025 decades apart
+# lr_scale over the study's default range (where the line search and the shapes run), 0.025
+# decades apart
+GRID = np.logspace(-1, 1, 81)
 SHIPPED = Path(__file__).resolve().parents[1] / "autolr" / "search" / "shape_portfolio.json"
 
 

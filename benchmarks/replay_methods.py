@@ -115,8 +115,10 @@ def run_method(method: str, table: Any, n: int, seed: int) -> tuple[autolr.Sched
 
     cost = Cost()
     if method in AUTOLR_METHODS:
+        from autolr.study.config import DEFAULT_SEARCH
+
         options = AUTOLR_METHODS[method]
-        if options.get("search") == "lr_first":
+        if options.get("search", DEFAULT_SEARCH) == "lr_first":
             use_portfolio_for(table.name)
         result = autolr.tune(replayed_script(table, cost), n_trials=n, seed=seed,
                              direction=table.direction, study_name=f"replay_{method}",

@@ -14,8 +14,9 @@ from typing import Any
 from harness.markdown import DASH, header, num, row
 from report_goals import goal
 
-QUALITY_ORDER = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "hand",
-                 "optuna_lr", "random", "linear_cosine", "schedulefree")
+QUALITY_ORDER = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full",
+                 "autolr_lr_first", "autolr_lr_first_half", "hand", "optuna_lr", "random",
+                 "linear_cosine", "schedulefree")
 LADDER_ORDER = ("autolr", "autolr_half", "autolr_unconfirmed")
 TAGS = {"hand": "(a)", "optuna_lr": "(b)", "random": "(c)", "linear_cosine": "(d)",
         "schedulefree": "(e)", "autolr_full": "the full search"}

@@ -92,8 +92,8 @@ def _steps(trials) -> int:
 
 @pytest.mark.slow
 def test_tune_the_digits_example_end_to_end(tmp_path):
-    result = _autolr("tune", str(DIGITS), "--trials", "5", "--seed", "0", "--", "--epochs", "3",
-                     cwd=tmp_path)
+    result = _autolr("tune", str(DIGITS), "--trials", "5", "--seed", "0", "--search", "ladder",
+                     "--", "--epochs", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     db = tmp_path / "studies" / "digits_mlp.db"
     assert db.exists()
@@ -179,9 +179,26 @@ def test_the_winner_reproduces_its_value_when_run_plainly(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_default_search_finds_the_lr_first_on_the_digits_example(tmp_path):
+    result = _autolr("tune", str(DIGITS), "--trials", "7", "--seed", "0", "--confirm", "0",
+                     "--", "--epochs", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "Search: lr_first, the peak LR first" in result.stdout
+    trials = _trials(tmp_path / "studies" / "digits_mlp.db", "digits_mlp")
+    line = [t for t in trials if t.user_attrs.get("lr_search") is True]
+    assert line and all(t.params["family"] == "linear" for t in line)
+    assert line[0].params["lr_scale"] == pytest.approx(10 ** 0.5)  # x3.16 up from the script's
+    for trial in trials:  # every run at full length, its LR curve its schedule's
+        if trial.state == TrialState.COMPLETE:
+            spec = autolr.ScheduleSpec.from_json(trial.user_attrs["spec"])
+            assert spec.total_steps == 2 * 23
+            assert trial.user_attrs["lr_curve"]["lrs"][:46] == pytest.approx(spec.lrs(), rel=1e-12)
+
+
+@pytest.mark.slow
 def test_two_workers_run_side_by_side_without_locking(toy, tmp_path):
-    result = _autolr("tune", str(toy), "--trials", "10", "--workers", "2", "--seed", "0", "--",
-                     "--slow", cwd=tmp_path)
+    result = _autolr("tune", str(toy), "--trials", "10", "--workers", "2", "--seed", "0",
+                     "--search", "ladder", "--", "--slow", cwd=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "database is locked" not in result.stderr + result.stdout
     trials = _trials(tmp_path / "studies" / "toy.db", "toy")
@@ -310,8 +327,8 @@ def _invoke(args: list[str], cwd: Path) -> tuple[int, str]:
         (["tune", "{toy}", "--eta", "1"], 2, "Invalid value for '--eta'"),
         (["tune", "{toy}", "--search", "full", "--eta", "3"], 1, "applies to search='ladder'"),
         (["tune", "{toy}", "--search", "ladder", "--pruner", "median"], 1,
-         "applies to search='full' only"),
-        (["tune", "{toy}", "--pruner", "hyperband"], 1, "--search full"),
+         "applies to search='lr_first' or 'full' only"),
+        (["tune", "{toy}", "--eta", "3", "--pruner", "hyperband"], 1, "--search full"),
         (["tune", "{toy}", "--storage", "sqlite:////proc/no/x.db"], 1, "Cannot create the folder"),
         (["tune", "{toy}", "--storage", "sqlite:///{notes}"], 1, "not a SQLite database"),
         (["show", "--study", "nosuch"], 1, "No study named 'nosuch'"),

@@ -124,7 +124,7 @@ def test_the_full_search_confirms_inside_its_trials_too():
 
 
 def test_confirm_zero_turns_it_off_and_the_search_spends_the_budget():
-    result = quiet(noisy_toy(), n_trials=12, seed=0, confirm=0)
+    result = quiet(noisy_toy(), n_trials=12, seed=0, confirm=0, search="ladder")
     assert not confirmations(result.study)
     assert result.confirmed_winner is None
     assert result.best_trial.number == result.study.best_trial.number

@@ -55,6 +55,7 @@ def toy(total: int = TOTAL, every: int = EVERY, *, record: list | None = None,
 
 
 def quiet_tune(fn, **kwargs):
+    kwargs.setdefault("search", "ladder")  # the ladder, not the default strategy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", autolr.AutolrWarning)
         return autolr.tune(fn, **kwargs)
@@ -363,7 +364,7 @@ def test_a_study_from_the_earlier_version_loads_and_resumes_as_a_full_search(tmp
         settings.pop(key, None)
     settings["version"] = 1
     study.set_user_attr("autolr", settings)
-    result = quiet_tune(toy(), n_trials=5, storage=storage, study_name="old")
+    result = quiet_tune(toy(), n_trials=5, storage=storage, study_name="old", search=None)
     finished = [t for t in result.study.trials if t.state.is_finished()]
     assert len(finished) == 5
     assert not any("fidelity" in t.user_attrs for t in finished)
@@ -382,7 +383,7 @@ def test_a_script_that_reports_once_runs_the_full_search_and_says_why():
         autolr.report(abs(math.log(optimizer.param_groups[0]["lr"] / 0.05)), step=0)
 
     with pytest.warns(autolr.AutolrWarning, match="reports only at the end of its run"):
-        result = autolr.tune(once, n_trials=5, seed=0)
+        result = autolr.tune(once, n_trials=5, seed=0, search="ladder")
     settings = result.study.user_attrs["autolr"]
     assert "reports only at the end" in settings["ladder_fallback"]
     assert len([t for t in result.study.trials if t.state.is_finished()]) == 5
@@ -422,12 +423,13 @@ def test_a_user_family_compresses_like_the_built_in_ones():
         ({"ladder": []}, r"'ladder' parameter of tune must be fidelities"),
         ({"eta": 1}, r"'eta' parameter of tune must be >= 2. Got 1"),
         ({"eta": 2.5}, r"'eta' parameter of tune must be an integer"),
-        ({"search": "asha"}, r"'search' .* one of \{'ladder', 'full'\}. Got 'asha'"),
+        ({"search": "asha"}, r"'search' .* one of \{'ladder', 'full', 'lr_first'\}. Got 'asha'"),
         ({"search": "full", "eta": 3}, r"'eta' parameter of tune applies to search='ladder'"),
         ({"search": "full", "ladder": [0.5]}, r"'ladder' parameter of tune applies to "),
         ({"search": "ladder", "pruner": "median"}, r"'pruner' parameter of tune applies to "
-                                                   r"search='full' only"),
-        ({"pruner": "hyperband"}, r"'pruner' parameter of tune applies to search='full'"),
+                                                   r"search='lr_first' or 'full' only"),
+        ({"eta": 3, "pruner": "hyperband"}, r"'pruner' parameter of tune applies to "
+                                            r"search='lr_first' or 'full'"),
     ],
 )
 def test_bad_ladder_options_name_the_rule_and_the_value(kwargs, pattern):

@@ -18,13 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 TABLES = BENCHMARKS / "tables"
-GUARD_TABLE = "digits"
+GUARD_TABLE = "cancer"  # held out: the shipped shape portfolio was learned without it
 GUARD_BUDGET = 10  # full runs of compute per replayed study
 GUARD_STUDIES = 24
-# The default's mean normalized regret on the digits table at N = 10 measured over 100 search
+# The default's mean normalized regret on the cancer table at N = 10 measured over 100 search
 # seeds by `python benchmarks/replay.py measure` (benchmarks/results/replay.md), with a margin
-# for 24 seeds: a change that makes the search clearly worse fails here.
-GUARD_THRESHOLD = 0.0
+# for 24 seeds: 0.150 (sd 0.256 over the studies) plus three standard errors of a 24-study mean
+# (3 x 0.052); the 24 studies here (seeds 0-23) measured 0.129. A change that makes the search
+# clearly worse fails here.
+GUARD_THRESHOLD = 0.31
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,11 @@ def bench():
 @pytest.fixture(scope="module")
 def table(bench):
     return bench["replay"].load_table(GUARD_TABLE)
+
+
+@pytest.fixture(scope="module")
+def digits(bench):
+    return bench["replay"].load_table("digits")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -97,7 +104,8 @@ def test_a_stopped_table_build_resumes_and_trains_only_what_is_missing(bench, tm
     assert trained == list(range(3, len(rows)))
 
 
-def test_a_replayed_run_follows_its_table_with_the_tables_noise(table):
+def test_a_replayed_run_follows_its_table_with_the_tables_noise(digits):
+    table = digits
     import autolr
 
     row = next(r for r in table.rows if r["label"] == "constant")
@@ -116,7 +124,8 @@ def test_a_replayed_run_follows_its_table_with_the_tables_noise(table):
 
 
 def test_a_replayed_study_goes_through_autolr_tune_with_its_ladder_and_confirmation(bench,
-                                                                                  table):
+                                                                                  digits):
+    table = digits
     spec, cost = bench["methods"].run_method("ladder", table, 10, 0)
     assert spec.total_steps == table.total
     assert cost.scheduler_steps <= 10 * table.total

@@ -91,7 +91,8 @@ def main(debug: bool) -> None:
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=None,
               help="The study's budget: the compute of N full-length runs, baselines included "
-                   "(with --search full: N finished trials); default 20 for a new study, its "
+                   "(with --search lr_first or full: N finished trials); default 20 for a new "
+                   "study, its "
                    "own for a stored one. The same command resumes toward it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting trials after this many seconds.")
@@ -102,18 +103,20 @@ def main(debug: bool) -> None:
 @click.option("--lr", "lr_range", default=None, metavar="MIN:MAX",
               help="Peak-LR range (default: 0.1x-10x the script's own LR, widened at the edges).")
 @click.option("--no-warmup", is_flag=True, default=None, help="Do not search a warmup.")
-@click.option("--search", type=click.Choice(["ladder", "full", "lr_first"]), default=None,
-              help="ladder (default for a new study): successive halving over runs that follow "
-                   "their whole schedule in a fraction of the steps; full: every run at full "
-                   "length, stopped early by --pruner. A resumed study keeps its own.")
+@click.option("--search", type=click.Choice(["lr_first", "full", "ladder"]), default=None,
+              help="lr_first (default for a new study): a line search on the peak LR with "
+                   "linear decay, then shapes near that LR; full: every family sampled from the "
+                   "start (both: every run at full length, stopped early by --pruner); ladder: "
+                   "successive halving over runs that follow their whole schedule in a fraction "
+                   "of the steps. A resumed study keeps its own.")
 @click.option("--ladder", "ladder", default=None, metavar="F,F,1",
               help="The ladder's rungs as fractions of the run (default 1/9,1/3,1); each moves "
                    "to the nearest step where the script reports.")
 @click.option("--eta", type=click.IntRange(min=2), default=None,
               help="The ladder's reduction factor: the best 1/eta of a rung go on (default 3).")
 @click.option("--pruner", type=click.Choice(["median", "percentile", "hyperband", "sha", "none"]),
-              default=None, help="With --search full: how hopeless trials are stopped early "
-                                 "(default median).")
+              default=None, help="With --search lr_first or full: how hopeless trials are "
+                                 "stopped early (default median).")
 @click.option("--sampler", type=click.Choice(["tpe", "random"]), default=None,
               help="How trials are chosen (default tpe).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,

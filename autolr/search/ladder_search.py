@@ -41,9 +41,10 @@ def check_pruner_on_ladder(pruner: str | None, owner: str) -> None:
     """The fidelity ladder ends runs at its rungs: a pruner other than ``none`` is refused."""
     if pruner not in (None, "none"):
         raise _validation.fail(
-            "pruner", owner, "applies to search='full' only: the fidelity ladder ends runs at "
-            "its rungs instead", pruner,
-            "Drop it, or use search='full' (autolr tune --search full) to prune full runs.",
+            "pruner", owner, "applies to search='lr_first' or 'full' only: the fidelity ladder "
+            "ends runs at its rungs instead", pruner,
+            "Drop it, or search with full-length runs (search='lr_first', the default, or "
+            "autolr tune --search full) to prune them.",
         )
 
 

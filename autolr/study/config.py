@@ -27,6 +27,10 @@ from autolr.search.sampling import SAMPLERS
 from autolr.search.space import DEFAULT_LR_SCALE
 from autolr.search.strategies import strategy_names
 
+# The search strategy of a new study that names none: the one the replayed-study benchmark
+# (benchmarks/replay.py, benchmarks/results/replay.md) measures best.
+DEFAULT_SEARCH = "lr_first"
+
 DIRECTIONS = ("minimize", "maximize")
 SETTINGS_ATTR = "autolr"
 DEFAULT_TRIALS = 20  # a new study's budget when none is given (full runs)
@@ -51,7 +55,8 @@ class StudyConfig:
     study_name: str = "autolr"
     baselines: bool = True
     timeout: float | None = None
-    search: str | None = None  # None: the study's own, "ladder" for a new one
+    search: str | None = None  # None: the study's own; for a new one DEFAULT_SEARCH, or
+    # "ladder" when the rungs or eta are given
     ladder: tuple[float, ...] | None = None  # requested fidelities, the last 1
     eta: int | None = None
     confirm: tuple[int, int] | None = None  # (top k, seeds m); None: the default plan; (0, 0) off
@@ -125,14 +130,14 @@ def make_config(
     fidelities = None if ladder is None else _fidelities(ladder, owner)
     if eta is not None:
         eta = _validation.number("eta", owner, eta, low=2, integer=True)
-    if search == "full" and (fidelities is not None or eta is not None):
+    if search not in (None, "ladder") and (fidelities is not None or eta is not None):
         name = "ladder" if fidelities is not None else "eta"
         raise _validation.fail(
             name, owner, "applies to search='ladder' only", ladder if name == "ladder" else eta,
             "Drop it, or search with the fidelity ladder.",
         )
-    if search == "ladder":
-        check_pruner_on_ladder(pruner, owner)
+    if search == "ladder" or (search is None and (fidelities is not None or eta is not None)):
+        check_pruner_on_ladder(pruner, owner)  # the rungs or eta alone ask for the ladder
     if sampler is not None:
         _validation.one_of("sampler", owner, sampler, SAMPLERS)
     if seed is not None:
@@ -273,7 +278,9 @@ def settings_for(
     if stored is None:
         seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
         low, high = DEFAULT_LR_SCALE
-        search = config.search or "ladder"
+        # --ladder or --eta without --search asks for the fidelity ladder
+        asks_ladder = config.ladder is not None or config.eta is not None
+        search = config.search or ("ladder" if asks_ladder else DEFAULT_SEARCH)
         return {
             "version": 2,
             "families": list(config.families),
