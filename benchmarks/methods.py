@@ -74,7 +74,7 @@ CONFIRMED_METHODS = ("autolr", "autolr_half")  # autolr's default confirmation
 AUTOLR_METHODS = ("autolr", "autolr_half", "autolr_unconfirmed", "autolr_full", "random",
                   "autolr_none", "autolr_hyperband", "autolr_lr_first", "autolr_lr_first_half")
 LABELS = {
-    "autolr": "autolr (default: fidelity ladder, confirmed)",
+    "autolr": "autolr fidelity ladder, confirmed (the default before lr_first)",
     "autolr_half": "autolr at N/2 (half the compute)",
     "autolr_unconfirmed": "autolr ladder, unconfirmed (confirm=0)",
     "autolr_full": "autolr full search (previous default: median pruning)",

@@ -106,7 +106,7 @@ def real_study(n_trials: int = 8) -> Any:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return autolr.tune(train, n_trials=n_trials, seed=0, confirm=(2, 1)).study
+        return autolr.tune(train, n_trials=n_trials, seed=0, confirm=(2, 1), search="ladder").study
     finally:
         torch.set_num_threads(threads)
 

@@ -372,7 +372,7 @@ def test_report_of_a_real_ladder_study(digits_module, tmp_path, capsys):
 
     storage = f"sqlite:///{tmp_path / 'lad.db'}"
     autolr.tune(lambda: digits_module.train(epochs=8), n_trials=12, seed=0, storage=storage,
-                study_name="lad")
+                study_name="lad", search="ladder")
     capsys.readouterr()
     study = optuna.load_study(study_name="lad", storage=storage)
     got = get_report_data(study)
