@@ -92,8 +92,7 @@ def main(debug: bool) -> None:
 @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=None,
               help="The study's budget: the compute of N full-length runs, baselines included "
                    "(with --search lr_first or full: N finished trials); default 20 for a new "
-                   "study, its "
-                   "own for a stored one. The same command resumes toward it.")
+                   "study, its own for a stored one. The same command resumes toward it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop starting trials after this many seconds.")
 @click.option("--direction", type=click.Choice(["minimize", "maximize"]), default=None,

@@ -12,17 +12,17 @@ runs on the LR alone:
    :data:`STEP_DECADES` (x3.16) up while the value improves, then down while it improves,
    until the best LR has a worse run (or the range's edge) on both sides; then one run halfway
    (in log LR) to its better neighbour, unless that one is already within
-   :data:`REFINE_DECADES`. A pruned, diverged or failed run counts
-   as worse than any finished one. It never takes more than half of the search's runs.
+   :data:`REFINE_DECADES`. A pruned, diverged or failed run counts as worse than any finished
+   one. It never takes more than half of the search's runs.
 2. **Then the shape**: first the shapes of a small portfolio shipped with autolr
    (``shape_portfolio.json``: a family with its parameters, a warmup, and an LR factor, the
    shape's peak LR as a multiple of the line search's best), learned from tabulated training
    runs of other scripts (``benchmarks/replay_learn.py``); then every family, its parameters
-   and the warmup, sampled as the full search
-   (:mod:`autolr.search.full_search`) samples them, at a peak LR near the line search's best:
-   within :data:`SHAPE_LR_DECADES` of it (x0.56 to x1.78, drawn log-uniformly from the study's
-   seed and the run's number), since the best peak LR differs a little between shapes (a
-   constant LR is best lower than a decaying one). The sampler learns from every run so far.
+   and the warmup, sampled as the full search (:mod:`autolr.search.full_search`) samples them,
+   at a peak LR near the line search's best: within :data:`SHAPE_LR_DECADES` of it (x0.56 to
+   x1.78, drawn log-uniformly from the study's seed and the run's number), since the best peak
+   LR differs a little between shapes (a constant LR is best lower than a decaying one). The
+   sampler learns from every run so far.
 
 Runs are full length and hopeless ones are pruned (median by default), as in the full search;
 the line search's runs carry the user attribute ``lr_search`` (True). Workers that are free
