@@ -213,11 +213,12 @@ def main(argv: list[str] | None = None) -> None:
             seeds = {int(a): int(b) for a, b in (p.split(":") for p in args.seeds.split(","))}
         measure(names, methods, seeds, args.jobs, args.tables, args.output_dir)
     else:
+        from replay_methods import DESCRIPTIONS
         from replay_report import write_report
 
         from autolr.study.config import DEFAULT_SEARCH
 
-        write_report(names, args.output_dir, default=DEFAULT_SEARCH)
+        write_report(names, args.output_dir, default=DEFAULT_SEARCH, descriptions=DESCRIPTIONS)
 
 
 if __name__ == "__main__":

@@ -186,7 +186,7 @@ def workload_section(name: str, lines: list[dict[str, Any]], default: str,
 
 
 def write_report(names: list[str], replays: Path, out: Path = RESULTS,
-                 default: str = "full") -> str:
+                 default: str = "full", descriptions: dict[str, str] | None = None) -> str:
     """Render ``results/replay.md`` (and the plots) from the replay files; returns the page."""
     validation = json.loads((RESULTS / "replay_validation.json").read_text()) if (
         RESULTS / "replay_validation.json").exists() else None
@@ -195,6 +195,12 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
             "Normalized regret: 0 is the table's best schedule, 1 the script's own; mean over "
             "search seeds ± the half-width of its 95% interval, (studies). A difference counts "
             "only where the intervals separate.", ""]
+    if descriptions:
+        page += ["## The methods", "", "Each gets the compute of N full runs (`n_trials=N` for "
+                 "autolr; N trials, pruned ones included, for the hand-written studies).", ""]
+        page += [f"- `{name}`: {text}" + (" **(autolr's default)**" if name == default else "")
+                 for name, text in descriptions.items() if name != "default"]
+        page.append("")
     if validation:
         page += ["## How well the tables predict held-out configurations", "",
                  "Five-fold: each fifth of the sampled configurations predicted by a regressor fit "
