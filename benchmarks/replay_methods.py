@@ -180,10 +180,11 @@ DESCRIPTIONS = {
     "default": "autolr.tune(n_trials=N): today's default",
     "ladder": "autolr, fidelity ladder (1/9, 1/3, 1; eta 3) + confirmation",
     "full": "autolr --search full: median pruning + confirmation",
-    "lr_first": "autolr --search lr_first: a line search on the LR (linear to 0), then the full "
-                "search; median pruning + confirmation",
-    "ladder_unconfirmed": "autolr ladder, confirm=0",
-    "full_unconfirmed": "autolr --search full, confirm=0 (median pruning)",
+    "lr_first": "autolr --search lr_first: a line search on the LR (linear to 0), then the "
+                "shape portfolio (learned without the workload scored) and TPE near that LR; "
+                "median pruning + confirmation",
+    "ladder_unconfirmed": "autolr ladder, confirm=0 (measured on digits and friedman)",
+    "full_unconfirmed": "autolr --search full, confirm=0, median pruning (digits, friedman)",
     "random": "random search over autolr's space, no pruning, no baselines",
     "optuna_lr": "Optuna TPE on the peak LR alone, the script's own schedule, MedianPruner",
     "gp_lr": "Optuna GPSampler on the peak LR alone, the script's own schedule, MedianPruner",
