@@ -26,33 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import make_parser
-from harness.files import BENCHMARKS, RESULTS, write_json
+from harness.files import RESULTS, write_json
 from harness.jobs import run_all
 from harness.meta import git_commit, machine, now, versions
+from replay_table import TABLES, built_tables, load_table
 
-TABLES = BENCHMARKS / "tables"
 REPLAYS = RESULTS / "replay"
 DEFAULT_SEEDS = {5: 30, 10: 100, 20: 100, 40: 30}
 SEED_CHUNK = 10  # studies per job: one table load serves them
-
-_TABLES: dict[tuple[str, str], Any] = {}
-
-
-def load_table(name: str, model: str = "trees", tables: Path = TABLES) -> Any:
-    """The replay table of ``name``, loaded and fitted once per process."""
-    from replay_table import ScheduleTable
-
-    key = (str(tables / name), model)
-    if key not in _TABLES:
-        _TABLES[key] = ScheduleTable(tables / f"{name}.jsonl.gz", model=model)
-    return _TABLES[key]
-
-
-def built_tables(tables: Path = TABLES) -> list[str]:
-    from table_workloads import TABLE_WORKLOADS
-
-    return [name for name in TABLE_WORKLOADS if (tables / f"{name}.jsonl.gz").exists()]
-
 
 # --- measure ------------------------------------------------------------------------------------
 def replay_chunk(name: str, method: str, n: int, seeds: list[int],

@@ -123,7 +123,7 @@ _CACHE: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
 def portfolio_without(name: str, train: list[str]) -> list[dict[str, Any]]:
     """The portfolio learned from the training tables other than ``name`` (cached)."""
-    from replay import load_table
+    from replay_table import load_table
 
     others = tuple(sorted(t for t in train if t != name))
     if others not in _CACHE:
@@ -134,7 +134,7 @@ def portfolio_without(name: str, train: list[str]) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> None:
     from harness.cli import make_parser
     from harness.files import write_json
-    from replay import built_tables, load_table
+    from replay_table import built_tables, load_table
     from table_workloads import HELD_OUT
 
     parser = make_parser(__doc__)

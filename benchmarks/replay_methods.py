@@ -150,8 +150,8 @@ def use_portfolio_for(name: str) -> None:
     """The shape portfolio ``lr_first`` scores ``name`` with: learned from the other training
     tables for a training workload, the shipped one (learned from all of them) for a held-out
     workload, so that no table shapes the portfolio it is scored with."""
-    from replay import built_tables
     from replay_learn import portfolio_without
+    from replay_table import built_tables
     from table_workloads import HELD_OUT
 
     from autolr.search import lr_first

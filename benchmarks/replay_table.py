@@ -35,6 +35,7 @@ import numpy as np
 
 import autolr
 
+TABLES = Path(__file__).resolve().parent / "tables"
 CURVE_POINTS = 16
 PLATEAU_PARAMS = ("factor", "patience", "threshold", "cooldown")
 NEIGHBOURS = 3  # the tabulated configurations a replayed run may draw its noise from
@@ -250,3 +251,20 @@ def fit_model(kind: str, x: np.ndarray, y: np.ndarray) -> Any:
         return make_pipeline(StandardScaler(), KNeighborsRegressor(5, weights="distance")).fit(
             x, y)
     raise ValueError(f"unknown model {kind!r}: trees or knn")
+
+
+_TABLES: dict[tuple[str, str], Any] = {}
+
+
+def load_table(name: str, model: str = "trees", tables: Path = TABLES) -> Any:
+    """The replay table of ``name``, loaded and fitted once per process."""
+    key = (str(tables / name), model)
+    if key not in _TABLES:
+        _TABLES[key] = ScheduleTable(tables / f"{name}.jsonl.gz", model=model)
+    return _TABLES[key]
+
+
+def built_tables(tables: Path = TABLES) -> list[str]:
+    from table_workloads import TABLE_WORKLOADS
+
+    return [name for name in TABLE_WORKLOADS if (tables / f"{name}.jsonl.gz").exists()]
