@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from workloads import Char, Digits, Friedman, Settings, Workload, _LastReport
+from workloads import Char, Digits, Friedman, Settings, SupervisedWorkload, _LastReport
 
 import autolr
 
@@ -133,7 +132,7 @@ class TableChar(TableWorkload, Char):
     metric = "validation loss, nats/char"
 
 
-class Logreg(TableWorkload, Workload):
+class Logreg(TableWorkload, SupervisedWorkload):
     """Softmax regression (convex) on ``make_classification(6000, 40 features, 24 informative,
     5 classes, class_sep 0.8, flip_y 0.05)`` split 4,800/1,200, plain SGD with weight decay
     1e-4 at 0.01, batch 24, 20 epochs (4,000 steps); validation cross-entropy after each epoch.
@@ -144,6 +143,7 @@ class Logreg(TableWorkload, Workload):
     hand_name = "constant"
     optimizer_name = "SGD, weight decay 1e-4"
     metric = "validation cross-entropy"
+    criterion = staticmethod(nn.functional.cross_entropy)
 
     def _setup(self) -> None:
         self.epochs = 20
@@ -169,18 +169,8 @@ class Logreg(TableWorkload, Workload):
     def _optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=1e-4)
 
-    def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        return self._shuffled_epochs(data[0], data[1])
 
-    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        x, y = batch
-        return nn.functional.cross_entropy(model(x), y)
-
-    def _evaluate(self, model: nn.Module, data: Any) -> float:
-        return nn.functional.cross_entropy(model(data[2]), data[3]).item()
-
-
-class Cnn(TableWorkload, Workload):
+class Cnn(TableWorkload, SupervisedWorkload):
     """A small CNN on the 8x8 digits images (conv 1->8, conv 8->16, 3x3, ReLU, max-pool, linear
     to 10), Adadelta at 1.0, batch 64, 10 epochs, the scheduler stepped once per epoch (PyTorch's
     MNIST example: Adadelta with ``StepLR(step_size=1, gamma=0.7)``); validation accuracy after
@@ -192,6 +182,7 @@ class Cnn(TableWorkload, Workload):
     hand_name = "StepLR x0.7 every epoch (per epoch)"
     optimizer_name = "Adadelta"
     metric = "validation accuracy"
+    criterion = staticmethod(nn.functional.cross_entropy)  # trained on; measured by accuracy
 
     def _setup(self) -> None:
         self.epochs = 10
@@ -218,13 +209,6 @@ class Cnn(TableWorkload, Workload):
     def _optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adadelta(model.parameters(), lr=lr)
 
-    def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        return self._shuffled_epochs(data[0], data[1])
-
-    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        x, y = batch
-        return nn.functional.cross_entropy(model(x), y)
-
     def _evaluate(self, model: nn.Module, data: Any) -> float:
         logits = model(data[2])
         if not torch.isfinite(logits).all():
@@ -232,7 +216,7 @@ class Cnn(TableWorkload, Workload):
         return (logits.argmax(1) == data[3]).float().mean().item()
 
 
-class Cancer(TableWorkload, Workload):
+class Cancer(TableWorkload, SupervisedWorkload):
     """A 30-32-1 MLP on scikit-learn's breast cancer data (standardised, split 400/169), RMSprop
     at 1e-3, batch 32, 10 epochs (130 steps, 13 per epoch); validation log-loss after each
     epoch. The script's own schedule: constant."""
@@ -242,6 +226,7 @@ class Cancer(TableWorkload, Workload):
     hand_name = "constant"
     optimizer_name = "RMSprop"
     metric = "validation log-loss"
+    criterion = staticmethod(nn.functional.binary_cross_entropy_with_logits)
 
     def _setup(self) -> None:
         self.epochs = 10
@@ -268,16 +253,6 @@ class Cancer(TableWorkload, Workload):
 
     def _optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(model.parameters(), lr=lr)
-
-    def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        return self._shuffled_epochs(data[0], data[1])
-
-    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        x, y = batch
-        return nn.functional.binary_cross_entropy_with_logits(model(x), y)
-
-    def _evaluate(self, model: nn.Module, data: Any) -> float:
-        return nn.functional.binary_cross_entropy_with_logits(model(data[2]), data[3]).item()
 
 
 _CLASSES: dict[str, tuple[type, str, float]] = {

@@ -265,15 +265,34 @@ class Workload:
         return value
 
 
+class SupervisedWorkload(Workload):
+    """A workload whose data is ``(x_train, y_train, x_val, y_val)``, trained on the training
+    set reshuffled each epoch and measured on the validation set with one ``criterion``
+    (``criterion(model(x), y)``, lower is better), e.g. ``nn.functional.cross_entropy``."""
+
+    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
+        return self._shuffled_epochs(data[0], data[1])
+
+    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
+        x, y = batch
+        return self.criterion(model(x), y)
+
+    def _evaluate(self, model: nn.Module, data: Any) -> float:
+        return self.criterion(model(data[2]), data[3]).item()
+
+
 # --- digits ------------------------------------------------------------------------------------
 
 
-class Digits(Workload):
+class Digits(SupervisedWorkload):
     """examples/digits_mlp.py: 64-64-10 MLP, SGD(momentum 0.9) at 0.05, batch 64."""
 
     batch_size = 64
     hand_name = "constant (the script, run plainly)"
     optimizer_name = "SGD, momentum 0.9"
+    criterion = staticmethod(nn.functional.cross_entropy)
 
     def _setup(self) -> None:
         self.epochs = self.settings.digits_epochs
@@ -296,20 +315,13 @@ class Digits(Workload):
 
     def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
         assert math.ceil(len(data[0]) / self.batch_size) == self.batches_per_epoch
-        return self._shuffled_epochs(data[0], data[1])
-
-    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        x, y = batch
-        return nn.functional.cross_entropy(model(x), y)
-
-    def _evaluate(self, model: nn.Module, data: Any) -> float:
-        return nn.functional.cross_entropy(model(data[2]), data[3]).item()
+        return super()._batches(data)
 
 
 # --- friedman ----------------------------------------------------------------------------------
 
 
-class Friedman(Workload):
+class Friedman(SupervisedWorkload):
     """MLP regression (10-64-64-1, ReLU) on make_friedman1(2000, noise=1) split 1600/400, Adam
     at 5e-3, batch 32; validation MSE on the standardised target (noise floor about 0.04)."""
 
@@ -317,6 +329,7 @@ class Friedman(Workload):
     n_train = 1600
     hand_name = "step decay x0.1 at 50% and 75%"
     optimizer_name = "Adam"
+    criterion = staticmethod(nn.functional.mse_loss)
 
     def _setup(self) -> None:
         self.epochs = self.settings.friedman_epochs
@@ -347,16 +360,6 @@ class Friedman(Workload):
 
     def _optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=lr)
-
-    def _batches(self, data: Any) -> Iterator[tuple[Any, bool, int]]:
-        return self._shuffled_epochs(data[0], data[1])
-
-    def _loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
-        x, y = batch
-        return nn.functional.mse_loss(model(x), y)
-
-    def _evaluate(self, model: nn.Module, data: Any) -> float:
-        return nn.functional.mse_loss(model(data[2]), data[3]).item()
 
 
 # --- char transformer --------------------------------------------------------------------------
