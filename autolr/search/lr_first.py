@@ -77,6 +77,7 @@ def set_shape_portfolio(shapes: list[dict[str, Any]] | None) -> None:
     global _portfolio
     _portfolio = None if shapes is None else list(shapes)
 
+
 _CLOSE = 1e-6  # decades: two points this close are the same LR
 
 
@@ -120,18 +121,26 @@ class LrFirstSearch(FullSearch):
         if step is None or step[0] == "line":
             return step
         best_x = step[1]
-        low, high = (math.log10(v) for v in self.settings["lr_scale"])
         tried = {t.user_attrs.get(SHAPE_SEARCH_ATTR) for t in self._trials}
         for i, shape in enumerate(shape_portfolio()):
-            params = self._portfolio_params(shape, best_x, low, high)
+            params = self._portfolio_params(shape, best_x)
             if params is not None and f"portfolio {i}" not in tried:
                 return f"portfolio {i}", params
         rng = random.Random(f"{self.settings.get('seed')}:{len(self._trials)}")
         x = best_x + rng.uniform(-SHAPE_LR_DECADES, SHAPE_LR_DECADES)
-        return "sampled", {LR_PARAM: 10 ** min(max(x, low), high)}
+        return "sampled", {LR_PARAM: self._scale(x)}
 
-    def _portfolio_params(self, shape: dict[str, Any], best_x: float, low: float,
-                          high: float) -> dict[str, Any] | None:
+    def _log_range(self) -> tuple[float, float]:
+        """The study's ``lr_scale`` range now (widened ones included), in log10."""
+        low, high = self.settings["lr_scale"]
+        return math.log10(low), math.log10(high)
+
+    def _scale(self, x: float) -> float:
+        """The ``lr_scale`` at log10 ``x``, kept inside the study's range."""
+        low, high = self._log_range()
+        return 10 ** min(max(x, low), high)
+
+    def _portfolio_params(self, shape: dict[str, Any], best_x: float) -> dict[str, Any] | None:
         """A portfolio shape's study parameters at the line search's LR; None when the study
         does not search its family."""
         params = dict(shape["params"])
@@ -139,8 +148,7 @@ class LrFirstSearch(FullSearch):
             return None
         if not self.settings.get("warmup"):
             params.pop(WARMUP_PARAM, None)
-        x = best_x + math.log10(float(shape["lr_factor"]))
-        params[LR_PARAM] = 10 ** min(max(x, low), high)
+        params[LR_PARAM] = self._scale(best_x + math.log10(float(shape["lr_factor"])))
         return params
 
     def _line_step(self, family: str, reserved_runs: float) -> tuple[str, float] | None:
@@ -149,12 +157,12 @@ class LrFirstSearch(FullSearch):
         line = self._line_trials(family)
         if any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in line):
             return None
-        low, high = (math.log10(v) for v in self.settings["lr_scale"])
+        low, high = self._log_range()
         if not line:
             if self.settings.get("baselines_enqueued") and any(
                     t.user_attrs.get("baseline") == family for t in self._trials):
                 return None
-            return "line", 10 ** min(max(0.0, low), high)  # no baseline: the script's LR
+            return "line", self._scale(0.0)  # no baseline: the script's LR
         points = [(math.log10(t.params[LR_PARAM]), self._score(t)) for t in line
                   if LR_PARAM in t.params]
         finished = [p for p in points if p[1] is not None and math.isfinite(p[1])]
@@ -167,9 +175,9 @@ class LrFirstSearch(FullSearch):
         above = [p for p in points if p[0] > best_x + _CLOSE]
         below = [p for p in points if p[0] < best_x - _CLOSE]
         if not above and best_x < high - _CLOSE:
-            return "line", 10 ** min(best_x + STEP_DECADES, high)
+            return "line", self._scale(best_x + STEP_DECADES)
         if not below and best_x > low + _CLOSE:
-            return "line", 10 ** max(best_x - STEP_DECADES, low)
+            return "line", self._scale(best_x - STEP_DECADES)
         # bracketed (or at an edge of the range): one refining step, halfway (in log LR) to the
         # better neighbour, unless that neighbour is already within a refining step
         up = min(above, key=lambda p: p[0], default=None)
