@@ -38,25 +38,12 @@ GRID = np.logspace(-1, 1, 81)
 SHIPPED = Path(__file__).resolve().parents[1] / "autolr" / "search" / "shape_portfolio.json"
 
 
-class _Workload:
-    """What :func:`table_space.spec_of` needs of a workload, from a table."""
-
-    def __init__(self, table: Any) -> None:
-        self.direction = table.direction
-        self.base_lr = table.base_lr
-        self._total = table.total
-
-    def scheduler_steps(self) -> int:
-        return self._total
-
-
 def values_of(table: Any, params: list[dict[str, Any]]) -> np.ndarray:
     """The noise-free full-length values of configurations (study parameters) on ``table``."""
     from replay_table import from_log, predict
     from table_space import spec_of
 
-    workload = _Workload(table)
-    x = np.array([table.features.of(spec_of(p, workload)) for p in params])
+    x = np.array([table.features.of(spec_of(p, table)) for p in params])
     return from_log(predict(table.by_length[table.total].model, x)[:, -1], table.direction)
 
 

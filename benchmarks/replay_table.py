@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from table_build import TABLES
 
 import autolr
 
-TABLES = Path(__file__).resolve().parent / "tables"
 CURVE_POINTS = 16
 PLATEAU_PARAMS = ("factor", "patience", "threshold", "cooldown")
 NEIGHBOURS = 3  # the tabulated configurations a replayed run may draw its noise from
@@ -173,31 +173,38 @@ class ScheduleTable:
         the default ladder's rungs are tabulated exactly)."""
         return min(self.lengths, key=lambda length: abs(math.log(length / steps)))
 
-    def mean_curve(self, spec: autolr.ScheduleSpec) -> np.ndarray:
-        """The noise-free (log-scale) values at the reports of a run of ``spec``."""
+    def scheduler_steps(self) -> int:
+        """``total_steps`` as the tabulated script gives it to ``autolr.scheduler`` (what
+        :func:`table_space.spec_of` asks of a workload)."""
+        return self.total
+
+    def mean_curve(self, spec: autolr.ScheduleSpec,
+                   features: np.ndarray | None = None) -> np.ndarray:
+        """The noise-free (log-scale) values at the reports of a run of ``spec`` (``features``:
+        its feature vector, when already made)."""
         length = self.length_for(spec.total_steps)
         key = (spec.to_json(), length)
         if key not in self._cache:
-            x = self.features.of(spec)[None, :]
-            self._cache[key] = predict(self.by_length[length].model, x)[0]
+            x = self.features.of(spec) if features is None else features
+            self._cache[key] = predict(self.by_length[length].model, x[None, :])[0]
         return self._cache[key]
 
     def curve(self, spec: autolr.ScheduleSpec, seed: int) -> list[tuple[int, float]]:
         """The reports ``(scheduler step, value)`` of a run of ``spec`` on ``seed``."""
         length = self.length_for(spec.total_steps)
         lm = self.by_length[length]
-        mean = self.mean_curve(spec)
+        features = self.features.of(spec)
+        mean = self.mean_curve(spec, features)
         rng = np.random.default_rng(seed)
-        x = self.features.of(spec)[None, :] / lm.scale
-        _, idx = lm.neighbours.kneighbors(x)
+        _, idx = lm.neighbours.kneighbors((features / lm.scale)[None, :])
         row = int(idx[0, rng.integers(len(idx[0]))])
         s = int(rng.integers(lm.values.shape[1]))
         residual = lm.values[row, s] - lm.mean[row]
         values = from_log(mean + np.nan_to_num(residual), self.direction)
         diverged = int(lm.diverged_at[row, s])
-        steps = [st for st in self.report_steps][: lm.reports]
         result = []
-        for i, (step, value) in enumerate(zip(steps, values, strict=True)):
+        for i, (step, value) in enumerate(zip(self.report_steps[: lm.reports], values,
+                                              strict=True)):
             if diverged >= 0 and i >= diverged:
                 result.append((step, math.nan))
                 break

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -41,8 +42,6 @@ DEFAULT_CONFIG_COUNT = 500
 
 def rounded(value: float) -> float | None:
     """Six significant digits; None for a non-finite value (JSON has no NaN)."""
-    import math
-
     return float(f"{value:.6g}") if math.isfinite(value) else None
 
 
