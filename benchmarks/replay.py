@@ -191,7 +191,14 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"unknown method {unknown[0]!r}: one of {', '.join(METHODS)}")
         seeds = DEFAULT_SEEDS
         if args.seeds:
-            seeds = {int(a): int(b) for a, b in (p.split(":") for p in args.seeds.split(","))}
+            try:
+                seeds = {int(a): int(b) for a, b in (p.split(":") for p in args.seeds.split(","))}
+            except ValueError:
+                parser.error(f"--seeds must be budget:studies pairs such as 10:100,20:100; got "
+                             f"{args.seeds!r}")
+            if any(n < 1 or count < 1 for n, count in seeds.items()):
+                parser.error(f"--seeds: budgets and study counts must be at least 1; got "
+                             f"{args.seeds!r}")
         measure(names, methods, seeds, args.jobs, args.tables, args.output_dir)
     else:
         from replay_methods import DESCRIPTIONS

@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--output-dir", type=Path, default=TABLES)
     args = parser.parse_args(argv)
+    if args.configs is not None and args.configs < 1:
+        parser.error(f"--configs must be at least 1; got {args.configs}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; got {args.jobs}")
     names = TABLE_WORKLOADS if args.workload == "all" else (args.workload,)
     for name in names:
         if name not in TABLE_WORKLOADS:

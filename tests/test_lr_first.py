@@ -139,3 +139,15 @@ def test_without_linear_or_cosine_or_with_a_fixed_lr_range_it_is_the_full_search
     result = tune(n_trials=6, pruner="none", confirm=0, **kwargs)
     assert not line(result.study.trials)
     assert not [t for t in result.study.trials if "shape_search" in t.user_attrs]
+
+
+@pytest.mark.parametrize(("shapes", "pattern"), [
+    ([{"lr_factor": 1.0}], "must hold a 'params' mapping that names a 'family'"),
+    ([{"params": {"family": "cosine"}, "lr_factor": 0}], "'lr_factor' > 0"),
+    ([{"params": {"family": "cosine"}, "lr_factor": "fast"}], "'lr_factor' > 0"),
+    (["cosine"], "names a 'family'"),
+])
+def test_a_bad_shape_portfolio_names_the_rule_the_value_and_the_fix(shapes, pattern):
+    with pytest.raises(autolr.ConfigError, match=pattern) as caught:
+        lr_first.set_shape_portfolio(shapes)
+    assert "Got" in str(caught.value) and '"lr_factor": 0.8' in str(caught.value)

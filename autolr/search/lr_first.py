@@ -42,6 +42,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from autolr import _validation
 from autolr.search.full_search import FullSearch
 from autolr.search.space import FAMILY_PARAM, LR_PARAM, WARMUP_PARAM
 from autolr.search.strategy import Job
@@ -75,7 +76,25 @@ def set_shape_portfolio(shapes: list[dict[str, Any]] | None) -> None:
     """Replace the shape portfolio (None: the shipped one again), e.g. with one learned from
     other training runs (``benchmarks/replay_learn.py`` shows how)."""
     global _portfolio
+    if shapes is not None:
+        for shape in shapes:
+            _check_shape(shape)
     _portfolio = None if shapes is None else list(shapes)
+
+
+def _check_shape(shape: Any) -> None:
+    owner = "set_shape_portfolio"
+    fix = ('Give each shape as {"params": {"family": "cosine", "cosine.min_ratio": 0.0, '
+           '"warmup": 0.05}, "lr_factor": 0.8}.')
+    params = shape.get("params") if isinstance(shape, dict) else None
+    factor = shape.get("lr_factor") if isinstance(shape, dict) else None
+    if not isinstance(params, dict) or not isinstance(params.get(FAMILY_PARAM), str):
+        raise _validation.fail("shapes", owner, "must hold a 'params' mapping that names a "
+                               "'family'", shape, fix)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+            math.isfinite(factor) and factor > 0):
+        raise _validation.fail("shapes", owner, "must give each shape an 'lr_factor' > 0 (its "
+                               "peak LR as a multiple of the line search's)", shape, fix)
 
 
 _CLOSE = 1e-6  # decades: two points this close are the same LR
