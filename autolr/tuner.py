@@ -295,6 +295,7 @@ class StudyRun:
         prune_after = math.inf if unpruned else DEFAULT_GRACE * self._expected_reports
         control = TrialControl(trial, self.space(), seed=seed, owner=self.owner,
                                prune_after=prune_after, fidelity=job.fidelity, attrs=start)
+        control.captured = bool(self.settings.get("capture"))
         self.heartbeat.add(trial._trial_id, beaten=True)
         strategy = self.search
         strategy.started(job, control, lambda decide: self._decide(strategy, decide))

@@ -22,6 +22,7 @@ import click
 
 from autolr.cli.options import (
     check_script,
+    parse_capture,
     parse_confirm,
     parse_families,
     parse_gpus,
@@ -144,6 +145,15 @@ def main(debug: bool) -> None:
 @click.option("--seed-arg", "seed_arg", default=None, metavar="OPTION",
               help="Pass each trial's seed to the script as this option (e.g. --seed), "
                    "replacing one given after --.")
+@click.option("--metric", default=None, metavar="NAME",
+              help="For a script without autolr calls: the metric it prints (NAME followed by "
+                   "a number, e.g. val_loss=0.12); its LR is set through torch's optimizer "
+                   "hooks.")
+@click.option("--metric-regex", "metric_regex", default=None, metavar="REGEX",
+              help="As --metric, for any other format: a regex with one group, the number.")
+@click.option("--total-steps", "total_steps", type=click.IntRange(min=1), default=None,
+              help="With --metric: a run's length in optimizer steps (default: measured by the "
+                   "study's first run, the script as it is).")
 def tune(
     script: str,
     script_args: tuple[str, ...],
@@ -169,8 +179,12 @@ def tune(
     no_baselines: bool,
     confirm: str | None,
     seed_arg: str | None,
+    metric: str | None,
+    metric_regex: str | None,
+    total_steps: int | None,
 ) -> None:
-    """Run a study on SCRIPT (a training script using autolr.scheduler and autolr.report).
+    """Run a study on SCRIPT (a training script using autolr.scheduler and autolr.report, or
+    any PyTorch script with --metric NAME).
 
     Arguments after `--` are passed to the script. Running the same command again resumes the
     study toward --trials; at the end the best schedule is written to studies/<study>/. A study
@@ -196,7 +210,8 @@ def tune(
         seed=seed, storage=url, study_name=name, baselines=not no_baselines, timeout=timeout,
         search=search, ladder=fidelities, eta=eta, confirm=parse_confirm(confirm),
         seed_arg=seed_arg, script=str(path.resolve()),
-        script_args=list(script_args) if script_args else None, owner="autolr tune",
+        script_args=list(script_args) if script_args else None,
+        capture=parse_capture(metric, metric_regex, total_steps), owner="autolr tune",
     )
     if gpu_list is None:
         from autolr.trials.workers import visible_gpus
@@ -296,6 +311,45 @@ def export(study_name: str | None, storage: str | None, fmt: str, output: str | 
     written = write_export(spec, output, fmt, found_by=facts, overwrite=force,
                            total_steps=total_steps)
     click.echo(f"Wrote {written}")
+
+
+@main.command(name="run", context_settings={"ignore_unknown_options": True})
+@click.argument("script", type=str)
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@_study_options
+@click.option("--schedule", default=None, metavar="FILE",
+              help="A schedule written by autolr export --format json (default: the study's "
+                   "winner).")
+@click.option("--total-steps", "total_steps", type=click.IntRange(min=1), default=None,
+              metavar="N", help="Stretch the schedule to a run of N optimizer steps.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
+              help="Seed random, NumPy and torch first (and pass it as --seed-arg's option).")
+@click.option("--seed-arg", "seed_arg", default=None, metavar="OPTION",
+              help="The script's option for its seed (default: the study's).")
+@click.option("--metric", default=None, metavar="NAME",
+              help="The metric the script prints, for a plateau schedule to follow.")
+@click.option("--metric-regex", "metric_regex", default=None, metavar="REGEX",
+              help="As --metric, a regex with one group, the number.")
+def run_command(script: str, script_args: tuple[str, ...], study_name: str | None,
+                storage: str | None, schedule: str | None, total_steps: int | None,
+                seed: int | None, seed_arg: str | None, metric: str | None,
+                metric_regex: str | None) -> None:
+    """Run SCRIPT once, unmodified, with a schedule set through torch's optimizer hooks.
+
+    Arguments after `--` are passed to the script (default: the study's).
+    """
+    from autolr.cli.apply import load_spec, run_with_schedule
+
+    path = check_script(script)
+    parse_capture(metric, metric_regex, None)  # both at once is refused
+    spec, stored_args, source = load_spec(schedule, study_name, storage, path)
+    if total_steps is not None and total_steps != spec.total_steps:
+        spec = spec.with_total_steps(total_steps)
+    args = list(script_args) if script_args else (stored_args or [])
+    click.echo(f"autolr run: {path.name} with {spec.family} at peak LR {spec.lr:.4g} over "
+               f"{spec.total_steps} optimizer steps ({source}).", err=True)
+    run_with_schedule(path, args, spec, seed=seed, seed_arg=seed_arg, metric=metric,
+                      metric_regex=metric_regex, echo=lambda text: click.echo(text, err=True))
 
 
 @main.command(name="report")

@@ -9,6 +9,7 @@ inside the budget) are left to the tuner; here only the shape of the text is che
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -140,3 +141,23 @@ def check_script(script: str) -> Path:
     except OSError as exc:
         raise ConfigError(f"Cannot read the script {script!r}: {exc}") from None
     return path
+
+
+def parse_capture(metric: str | None, regex: str | None,
+                  total_steps: int | None) -> dict[str, Any] | None:
+    """``--metric`` / ``--metric-regex`` / ``--total-steps`` as the study's capture settings
+    (None: the script calls autolr itself)."""
+    if metric is not None and regex is not None:
+        raise click.UsageError(
+            f"--metric {metric} and --metric-regex {regex!r} both say how to read the metric; "
+            "give one (--metric-regex for a format --metric does not read)."
+        )
+    if metric is None and regex is None:
+        if total_steps is not None:
+            raise click.UsageError(
+                f"--total-steps {total_steps} gives a run's length for --metric; a script that "
+                "calls autolr.scheduler gives it there (total_steps=...). Add --metric NAME, or "
+                "drop --total-steps."
+            )
+        return None
+    return {"metric": metric, "regex": regex, "total_steps": total_steps}

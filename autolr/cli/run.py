@@ -67,6 +67,15 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
         console.print(f"Script arguments: {' '.join(map(shlex.quote, pool.script_args))}",
                       highlight=False, markup=False)
     console.print(study_run.search.describe(), highlight=False, markup=False)
+    if study_run.settings.get("capture"):  # autolr tune --metric: the script as it is, first
+        from autolr.capture import script_run
+
+        try:
+            pool.capture = script_run.prepare(study_run, pool, str(path), console,
+                                              out_dir / "logs" / "script-as-it-is.log")
+        except BaseException:
+            pool.close()
+            raise
     if study_run.recovered:
         console.print(f"Recovered abandoned trial(s) {study_run.recovered}: marked failed, "
                       "parameters queued again.")
@@ -118,7 +127,7 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
     json_path = result.export(str(out_dir / "best_schedule.json"), "json")
     console.print(f"Best schedule written to:\n  {py_path}\n  {json_path}", highlight=False)
     args = " ".join(shlex.quote(a) for a in [str(path), *pool.script_args])
-    console.print(
-        f"Run your script with it: AUTOLR_SCHEDULE={shlex.quote(str(json_path))} python {args}",
-        highlight=False, markup=False, soft_wrap=True,
-    )
+    how = (f"autolr run {args}" if pool.capture else
+           f"AUTOLR_SCHEDULE={shlex.quote(str(json_path))} python {args}")
+    console.print(f"Run your script with it: {how}", highlight=False, markup=False,
+                  soft_wrap=True)

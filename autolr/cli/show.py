@@ -270,7 +270,7 @@ def winner_lines(study: Any, trials: list[Any]) -> list[str]:
     every = confirmation.confirmed(trials)
     best = confirmation.winner(trials, study.direction.name.lower())
     if best is None:
-        return []
+        return own_schedule_lines(study, None)
     lines = [f"Winner (best mean over fresh seeds): trial {best.number}, {best.text()}."]
     comparison = confirmation.against_baseline(best, every)
     if comparison is not None:
@@ -279,6 +279,25 @@ def winner_lines(study: Any, trials: list[Any]) -> list[str]:
     if luckiest.number != best.number:
         lines.append(f"  (The single best run, trial {luckiest.number} at "
                      f"{luckiest.value:.6g}, was a luckier draw.)")
+    return lines + own_schedule_lines(study, best.mean)
+
+
+def own_schedule_lines(study: Any, winner_mean: float | None) -> list[str]:
+    """Under ``--metric``: the script's own schedule (the study's first run) beside the winner,
+    and, when the winner's mean does not beat it, the advice to keep it."""
+    import math
+
+    record = study.user_attrs.get("script_run")
+    value = record.get("value") if isinstance(record, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return []
+    lines = [f"The script's own schedule (its first run, as it is, 1 seed): {value:.6g}."]
+    if winner_mean is None:
+        return lines
+    maximize = study.direction.name.lower() == "maximize"
+    beaten = winner_mean > value if maximize else winner_mean < value
+    if not beaten:
+        lines.append("  Nothing beat it after confirmation: keep the script's own schedule.")
     return lines
 
 

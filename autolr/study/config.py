@@ -63,6 +63,8 @@ class StudyConfig:
     seed_arg: str | None = None  # the script option each trial's seed is passed as (CLI)
     script: str | None = None  # the training script's path (CLI)
     script_args: tuple[str, ...] | None = None  # the arguments it runs with (CLI)
+    # autolr tune --metric: {"metric", "regex", "total_steps"} for a script without autolr calls
+    capture: dict[str, Any] | None = None
 
 
 def make_config(
@@ -86,6 +88,7 @@ def make_config(
     seed_arg: Any = None,
     script: str | None = None,
     script_args: Any = None,
+    capture: Any = None,
     owner: str = _OWNER,
 ) -> StudyConfig:
     """Check every argument; each bad one raises an error naming it, the value and the rule.
@@ -159,7 +162,21 @@ def make_config(
         baselines=baselines, timeout=timeout, search=search, ladder=fidelities, eta=eta,
         confirm=_confirm(confirm, owner), seed_arg=_seed_arg(seed_arg, owner),
         script=script, script_args=None if script_args is None else tuple(script_args),
+        capture=_capture(capture, owner),
     )
+
+
+def _capture(value: Any, owner: str) -> dict[str, Any] | None:
+    """``{"metric", "regex", "total_steps"}`` checked (the metric or the regex given)."""
+    if value is None:
+        return None
+    from autolr.capture.metric_lines import MetricReader
+
+    MetricReader(value.get("metric"), value.get("regex"))  # raises on a bad name or regex
+    total = value.get("total_steps")
+    if total is not None:
+        total = _validation.number("total_steps", owner, total, low=1, integer=True)
+    return {"metric": value.get("metric"), "regex": value.get("regex"), "total_steps": total}
 
 
 def resolve_config(
@@ -181,6 +198,7 @@ def resolve_config(
         sampler=config.sampler or stored.get("sampler") or "tpe",
         pruner=config.pruner if config.pruner is not None else stored.get("pruner"),
         seed_arg=config.seed_arg if config.seed_arg is not None else stored.get("seed_arg"),
+        capture=config.capture if config.capture is not None else stored.get("capture"),
         script_args=config.script_args if config.script_args is not None else (
             tuple(stored["script_args"]) if stored.get("script_args") is not None else None
         ),
@@ -300,6 +318,7 @@ def settings_for(
             "sampler": config.sampler,
             "script": config.script,
             "script_args": list(config.script_args) if config.script_args is not None else None,
+            "capture": config.capture,
         }
     why_choices = "Optuna cannot change a parameter's choices mid-study"
     checks: list[tuple[str, Any, Any, str]] = [
@@ -312,6 +331,9 @@ def settings_for(
         ("script_args", stored.get("script_args"),
          list(config.script_args) if config.script_args is not None else None,
          "its trials ran the script with them"),
+        ("capture", stored.get("capture"), config.capture,
+         "its trials' values were read from the output that way (--metric, --metric-regex, "
+         "--total-steps)"),
     ]
     for key, had, want, why in checks:
         # a setting an earlier version did not store is taken from this run
@@ -329,7 +351,7 @@ def settings_for(
     settings["n_trials"] = config.n_trials
     if config.confirm is not None:
         settings["confirm"] = list(config.confirm)
-    for key in ("seed_arg", "pruner", "sampler", "script"):
+    for key in ("seed_arg", "pruner", "sampler", "script", "capture"):
         if settings.get(key) is None and getattr(config, key) is not None:
             settings[key] = getattr(config, key)
     if settings.get("script_args") is None and config.script_args is not None:

@@ -110,6 +110,8 @@ class TrialControl:
         self.end_reason: str | None = None
         self.end_detail: str | None = None
         self.warnings: list[str] = []
+        # autolr tune --metric: the steps are optimizer steps, counted by the hooks
+        self.captured = False
         set_user_attrs(trial, {**(attrs or {}), "seed": seed, "owner": owner})
         track_report_lrs(trial._trial_id, self.report_lrs)
 
@@ -252,7 +254,9 @@ class TrialControl:
         assert spec is not None
         if self.steps_taken == (expected or spec.total_steps):
             return
-        message = step_mismatch_message(self.steps_taken, self.declared_steps or spec.total_steps)
+        total = self.declared_steps or spec.total_steps
+        message = (captured_mismatch_message(self.steps_taken, total) if self.captured
+                   else step_mismatch_message(self.steps_taken, total))
         self.trial.set_user_attr("step_mismatch", message)
         self.warnings.append(message)
 
@@ -279,6 +283,17 @@ def step_mismatch_message(steps: int, total: int) -> str:
     else:
         cause = "Pass the number of scheduler.step() calls the run really makes."
     return f"{head} {cause} The schedule was stretched over the wrong horizon."
+
+
+def captured_mismatch_message(steps: int, total: int) -> str:
+    """A ``--metric`` run took ``steps`` optimizer steps where the study's runs take ``total``."""
+    return (
+        f"This run took {steps} optimizer steps; the study's schedules are made for {total} "
+        "(the script's first run, or --total-steps). A script whose length changes between runs "
+        "(a time limit, early stopping, a random number of batches) gets its schedule stretched "
+        "over the wrong horizon: fix its length, or give the length it really runs with "
+        "--total-steps in a new study."
+    )
 
 
 def downsample(values: Any, limit: int = MAX_CURVE_POINTS) -> dict[str, list]:

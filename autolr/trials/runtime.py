@@ -40,6 +40,7 @@ class _State:
     scheduler_made = False
     report_count = 0
     last_value: float | None = None
+    capturing: str | None = None  # the metric read from the output (autolr tune --metric)
 
 
 _state = _State()
@@ -61,6 +62,35 @@ def end_session() -> None:
 def in_trial() -> bool:
     """True while a study's trial is running in this process."""
     return _state.session is not None
+
+
+def begin_capture(label: str) -> None:
+    """The script runs under ``--metric``: its LR is set through the optimizer hooks and its
+    metric read from its output (:mod:`autolr.capture`), so its own autolr calls are refused."""
+    _state.capturing = label
+    _state.report_count = 0
+    _state.last_value = None
+
+
+def end_capture() -> None:
+    _state.capturing = None
+
+
+def note_report(value: float) -> None:
+    """A value read from the output under ``--metric``: what a plateau schedule reads."""
+    if math.isfinite(value):
+        _state.report_count += 1
+        _state.last_value = value
+
+
+def _refuse_under_capture(call: str) -> None:
+    if _state.capturing is not None:
+        raise ConfigError(
+            f"The script calls {call}, and autolr tune --metric {_state.capturing} reads the "
+            "metric from its output and sets its LR through the optimizer hooks: the two "
+            "cannot both drive a trial. The script's own autolr calls win: run autolr tune "
+            "without --metric (and --metric-regex) to tune it through them."
+        )
 
 
 def last_report() -> tuple[int, float | None]:
@@ -126,6 +156,7 @@ def scheduler(optimizer: Any, total_steps: int, default: str | ScheduleSpec | No
         trial records the first optimizer's first group's LR as its LR curve.
     """
     owner = "autolr.scheduler"
+    _refuse_under_capture(owner)
     total_steps = _validation.number("total_steps", owner, total_steps, low=1, integer=True)
     optimizers = optimizer_list(optimizer, owner)
     head = optimizers[0].param_groups[0]
@@ -199,6 +230,7 @@ def report(value: Any, step: int) -> None:
         step: where in training the value was measured, e.g. the epoch; must not decrease.
     """
     owner = "autolr.report"
+    _refuse_under_capture(owner)
     if hasattr(value, "item") and not isinstance(value, (int, float)):
         try:
             value = value.item()

@@ -104,7 +104,8 @@ class PipeSession:
         return hints.get("direction") == "minimize" and first is not None and value > first
 
 
-def _run_script(script: str) -> None:
+def run_script(script: str) -> None:
+    """Run ``script`` as ``__main__``; a non-zero ``sys.exit`` is an error."""
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
@@ -116,8 +117,18 @@ def run_one(connection: Connection, script: str, args: list[str], job: dict[str,
     session = PipeSession(connection, job["seed"])
     sys.argv = [script, *job.get("args", args)]
     result: dict[str, Any] = {"status": "complete"}
+    capture = job.get("capture")
+
+    def run() -> None:
+        if capture:  # autolr tune --metric: the hooks set the LR, the output gives the metric
+            from autolr.capture.capture_run import trial_run
+
+            trial_run(session, capture, lambda: run_script(script))
+        else:
+            run_script(script)
+
     try:
-        outcome = run_trial(lambda: _run_script(script), session, job["seed"])
+        outcome = run_trial(run, session, job["seed"])
         if outcome is not None:
             result = {"status": "pruned", "reason": outcome.split(":", 1)[1]}
     except Exception as exc:

@@ -151,6 +151,9 @@ class WorkerPool:
         self.script = str(Path(script).resolve())
         self.script_args = list(script_args or [])
         self.seed_arg = seed_arg
+        # autolr tune --metric: what each trial's worker runs the script under (see
+        # autolr.capture.capture_run.trial_run); None for a script that calls autolr itself
+        self.capture: dict[str, Any] | None = None
         self.trial_timeout = trial_timeout
         self.isolate = isolate
         log_root = Path(log_dir)
@@ -185,6 +188,10 @@ class WorkerPool:
         """How many trials may run at once (fewer after a shared GPU ran out of memory)."""
         return sum(not slot.retired for slot in self.slots_list)
 
+    def first_env(self) -> dict[str, str]:
+        """The environment of the first slot's worker (its GPU, or the CPU's threads)."""
+        return dict(self.slots_list[0].env)
+
     # --- the runner interface ------------------------------------------------------------------
     def worker_names(self) -> list[str]:
         return [slot.name for slot in self.slots_list]
@@ -210,6 +217,8 @@ class WorkerPool:
             if self.seed_arg:
                 args = with_seed_arg(args, self.seed_arg, control.seed)
             job: dict[str, Any] = {"trial": control.number, "seed": control.seed, "args": args}
+            if self.capture:
+                job["capture"] = self.capture
             slot.connection.send(("run", job))
         except OSError:
             self._worker_died(slot)

@@ -1,0 +1,156 @@
+"""The LR of a script that never calls ``autolr.scheduler``, through torch's global optimizer
+step hooks (``torch.optim.optimizer.register_optimizer_step_pre_hook`` and the post hook).
+
+A *step* is a real optimizer step: the hooks run inside ``optimizer.step()``, so gradient
+accumulation counts the steps the script takes, and a step a ``GradScaler`` skips (an overflow)
+is not one. The *head* is the first optimizer to step; its first param group's LR is the LR the
+study searches, and the schedule's position is the head's step count.
+
+- **Observing** (the study's first run, the script as it is): each head step records the LR the
+  script set for it; nothing is changed.
+- **Applying** (a trial, or ``autolr run``): at the head's first step the schedule is made for
+  the script's LR (the head group's ``initial_lr`` or, without one, the LR it has then, unless
+  the study measured it), then before every step of every optimizer each param group gets the
+  schedule's LR times the ratio it had to the head group when first seen (a head at 10x keeps
+  10x), and after the step the script's own value is put back: whatever the script does to its
+  LR (its own ``torch.optim.lr_scheduler``, writing ``param_group["lr"]``, a trainer's
+  scheduler) is overridden for the step and otherwise left to run as it likes.
+
+The schedule runs on a one-parameter *shadow* optimizer, stepped once per head step, so every
+family (plateau included, fed by the reports) behaves as under ``autolr.scheduler``. A stop the
+study decided at a report (pruned, diverged, a shortened run at its rung) is raised from the next
+optimizer step, where the script's own code cannot swallow it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from autolr.errors import ConfigError
+
+SchedulerFactory = Callable[[Any, float], Any]  # (shadow optimizer, script LR) -> scheduler
+StepObserver = Callable[[int, float], None]  # (head steps taken, LR in effect next)
+
+DISTRIBUTED = (
+    "The script runs as several processes (torch.distributed is initialised with world size "
+    "{size}); autolr tune --metric runs a script as one process per trial and cannot set the LR "
+    "of the others. Tune it on one process (world size 1), or call autolr.scheduler in the "
+    "script."
+)
+
+
+def _value(lr: Any) -> float:
+    return float(lr.item() if hasattr(lr, "item") else lr)
+
+
+def _set(group: dict[str, Any], lr: float) -> None:
+    current = group["lr"]
+    if hasattr(current, "fill_"):  # a tensor LR (capturable or fused optimizers): in place
+        current.fill_(lr)
+    else:
+        group["lr"] = lr
+
+
+class StepHooks:
+    """The hooks of one run. ``make_scheduler`` (applying) builds the schedule on the shadow
+    optimizer for the script's LR; ``observe(steps, lr)`` hears every head step.
+    ``script_lr``: the study's measure of the script's LR (None: read at the first step)."""
+
+    def __init__(self, observe: StepObserver, make_scheduler: SchedulerFactory | None = None,
+                 *, script_lr: float | None = None) -> None:
+        self.observe = observe
+        self.make_scheduler = make_scheduler
+        self.script_lr = script_lr
+        self.head: Any = None
+        self.steps = 0  # head steps taken
+        self.lrs: list[float] = []  # observing: the script's head LR at each step
+        self.stop: BaseException | None = None  # raised from the next optimizer step
+        self.scheduler: Any = None
+        self._ratios: dict[tuple[int, int], float] = {}
+        self._saved: dict[int, list[Any]] = {}
+        self._head_ref = 1.0
+        self._handles: list[Any] = []
+
+    # --- installation ---------------------------------------------------------------------------
+    def install(self) -> None:
+        from torch.optim.optimizer import (
+            register_optimizer_step_post_hook,
+            register_optimizer_step_pre_hook,
+        )
+
+        self._handles = [register_optimizer_step_pre_hook(self._before),
+                         register_optimizer_step_post_hook(self._after)]
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> StepHooks:
+        self.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    # --- the hooks ------------------------------------------------------------------------------
+    def _before(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self.stop is not None:
+            stop, self.stop = self.stop, None
+            raise stop
+        if self.head is None:
+            self._first_step(optimizer)
+        if self.scheduler is None:
+            if optimizer is self.head:
+                self.lrs.append(_value(optimizer.param_groups[0]["lr"]))
+            return
+        lr = _value(self.scheduler.optimizer.param_groups[0]["lr"])
+        saved = []
+        for i, group in enumerate(optimizer.param_groups):
+            saved.append(group["lr"] if not hasattr(group["lr"], "item") else _value(group["lr"]))
+            _set(group, lr * self._ratio(optimizer, i, group))
+        self._saved[id(optimizer)] = saved
+
+    def _after(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        saved = self._saved.pop(id(optimizer), None)
+        if saved is not None:
+            for group, lr in zip(optimizer.param_groups, saved, strict=False):
+                _set(group, _value(lr))
+        if optimizer is not self.head:
+            return
+        self.steps += 1
+        if self.scheduler is None:
+            self.observe(self.steps, self.lrs[-1])
+            return
+        with warnings.catch_warnings():  # the shadow optimizer never steps itself
+            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*optimizer.step")
+            self.scheduler.step()
+
+    def _first_step(self, optimizer: Any) -> None:
+        check_one_process()
+        self.head = optimizer
+        head = optimizer.param_groups[0]
+        self._head_ref = _value(head.get("initial_lr", head["lr"])) or 1.0
+        if self.make_scheduler is None:
+            return
+        import torch
+
+        shadow = torch.optim.SGD([torch.zeros(1, requires_grad=True)],
+                                 lr=self.script_lr or self._head_ref)
+        self.scheduler = self.make_scheduler(shadow, self.script_lr or self._head_ref)
+
+    def _ratio(self, optimizer: Any, index: int, group: dict[str, Any]) -> float:
+        key = (id(optimizer), index)
+        if key not in self._ratios:
+            self._ratios[key] = _value(group.get("initial_lr", group["lr"])) / self._head_ref
+        return self._ratios[key]
+
+
+def check_one_process() -> None:
+    """Refuse a script running as several processes (torch.distributed, world size > 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        raise ConfigError(DISTRIBUTED.format(size=dist.get_world_size()))

@@ -1,0 +1,98 @@
+"""Which confirmed configuration should win: three rules compared on the same replayed studies.
+
+Each replayed default study (``search="lr_first"``) is run once; the winner is then picked from
+its confirmed configurations by three rules, so the comparison is paired:
+
+- ``mean``: the best mean over the first run and the confirmation runs (autolr's rule);
+- ``fresh``: the best mean over the confirmation runs alone (free of the selection's bias);
+- ``worst``: the best worst seed (pessimistic: a configuration whose seeds disagree loses).
+
+``python benchmarks/replay_winner_rules.py measure digits,friedman,char,logreg 10,20 100 OUT``
+appends one line per study (normalized regret of each rule's winner) to OUT;
+``python benchmarks/replay_winner_rules.py summary OUT`` prints each rule's mean and the paired
+differences, with 95% intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+import warnings
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+RULES = ("mean", "fresh", "worst")
+_tables: dict[str, Any] = {}
+
+
+def one(job: tuple[str, int, int]) -> dict[str, Any]:
+    """One replayed default study of ``(workload, budget, seed)`` and each rule's winner."""
+    import optuna
+    import replay_methods
+    from replay_table import load_table
+
+    import autolr
+    from autolr.search import confirmation
+
+    warnings.filterwarnings("ignore")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name, n, seed = job
+    table = _tables.get(name) or _tables.setdefault(name, load_table(name))
+    replay_methods.use_portfolio_for(name)
+    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost()),
+                         n_trials=n, seed=seed, direction=table.direction, study_name="rules",
+                         search="lr_first")
+    trials = result.study.get_trials(deepcopy=False)
+    sign = 1 if table.direction == "minimize" else -1
+    every = confirmation.confirmed(trials)
+    row: dict[str, Any] = {"w": name, "n": n, "seed": seed}
+    if not every:
+        return row
+    keys = {
+        "mean": lambda c: sign * c.mean,
+        "fresh": lambda c: sign * statistics.fmean(
+            [v for r, v in zip(c.rounds, c.values, strict=True) if r is not None]),
+        "worst": lambda c: max(sign * v for v in c.values),
+    }
+    for rule, key in keys.items():
+        best = min(every, key=lambda c, key=key: (key(c), c.number))
+        spec = autolr.ScheduleSpec.from_json(trials[best.number].user_attrs["spec"])
+        row[rule] = table.regret(table.true_value(spec))
+    return row
+
+
+def measure(names: str, budgets: str, seeds: int, out: str) -> None:
+    jobs = [(w, int(n), s) for w in names.split(",") for n in budgets.split(",")
+            for s in range(seeds)]
+    with Pool(2) as pool, open(out, "a", encoding="utf-8") as handle:
+        for row in pool.imap_unordered(one, jobs, chunksize=2):
+            handle.write(json.dumps(row) + "\n")
+            handle.flush()
+
+
+def _interval(values: list[float]) -> str:
+    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values))
+    return f"{statistics.fmean(values):+.3f}±{half:.3f}"
+
+
+def summary(path: str) -> None:
+    rows = [r for r in map(json.loads, Path(path).read_text().splitlines()) if "mean" in r]
+    for key in sorted({(r["w"], r["n"]) for r in rows}):
+        cell = [r for r in rows if (r["w"], r["n"]) == key]
+        line = f"{key[0]:9s} N={key[1]:2d} ({len(cell)})"
+        for rule in RULES:
+            line += f"  {rule} {_interval([r[rule] for r in cell])}"
+        for rule in RULES[1:]:
+            line += f" | {rule}-mean {_interval([r[rule] - r['mean'] for r in cell])}"
+        print(line)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "summary":
+        summary(sys.argv[2])
+    else:
+        measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
