@@ -18,6 +18,7 @@ from typing import Any
 from autolr.capture.capture_run import CapturedRun
 from autolr.capture.metric_lines import MetricReader
 from autolr.capture.step_hooks import StepHooks
+from autolr.errors import ConfigError
 from autolr.trials.runners import describe_exception, seed_everything
 from autolr.trials.worker_main import run_script
 
@@ -29,14 +30,16 @@ def observe(capture: dict[str, Any], seed: int, script: str, args: list[str]) ->
     hooks = StepHooks(lambda steps, lr: None)
     run = CapturedRun(MetricReader(capture.get("metric"), capture.get("regex")), hooks,
                       collect_names=True)
-    error = None
+    error = refused = None
     seed_everything(seed)
     try:
         run.run(lambda: run_script(script))
+    except ConfigError as exc:  # a script --metric cannot tune: the rule, no traceback
+        refused = str(exc)
     except Exception as exc:  # the parent reports it with the run's output
         error = describe_exception(exc)[0]
     return {"steps": hooks.steps, "lrs": hooks.lrs, "reports": run.reports,
-            "names": run.names, "error": error}
+            "names": run.names, "error": error, "refused": refused}
 
 
 def main(argv: list[str]) -> None:

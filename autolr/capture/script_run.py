@@ -55,6 +55,8 @@ def observe(script: str, args: list[str], capture: dict[str, Any], seed: int,
         )
         found = json.loads(out.read_text()) if out.exists() else None
     tail = _tail(log_path)
+    if found is not None and found.get("refused"):
+        raise AutolrError(f"{found['refused']}\nThe script's output: {log_path}")
     if found is None or found.get("error"):
         why = found["error"] if found else f"it ended with status {code} before finishing"
         raise AutolrError(

@@ -3,8 +3,10 @@ step hooks (``torch.optim.optimizer.register_optimizer_step_pre_hook`` and the p
 
 A *step* is a real optimizer step: the hooks run inside ``optimizer.step()``, so gradient
 accumulation counts the steps the script takes, and a step a ``GradScaler`` skips (an overflow)
-is not one. The *head* is the first optimizer to step; its first param group's LR is the LR the
-study searches, and the schedule's position is the head's step count.
+is not one. An optimizer subclass whose ``step()`` calls ``super().step()`` runs torch's hooks
+twice; only the outer call is a step. The *head* is the first optimizer to step; its first param group's LR is the LR the
+study searches, and the schedule's position is the head's step count: another optimizer steps at the LR of the
+head's latest step (a GAN's discriminator and generator share each iteration's LR).
 
 - **Observing** (the study's first run, the script as it is): each head step records the LR the
   script set for it; nothing is changed.
@@ -71,7 +73,11 @@ class StepHooks:
         self._ratios: dict[tuple[int, int], float] = {}
         self._saved: dict[int, list[Any]] = {}
         self._head_ref = 1.0
+        self._lr = 0.0  # the LR of the head's latest step
         self._handles: list[Any] = []
+        # steps under way per optimizer: a subclass whose step() calls super().step() runs the
+        # hooks twice (torch wraps each class's step); only the outer call counts
+        self._depth: dict[int, int] = {}
 
     # --- installation ---------------------------------------------------------------------------
     def install(self) -> None:
@@ -100,13 +106,19 @@ class StepHooks:
         if self.stop is not None:
             stop, self.stop = self.stop, None
             raise stop
+        depth = self._depth.get(id(optimizer), 0)
+        self._depth[id(optimizer)] = depth + 1
+        if depth:
+            return
         if self.head is None:
             self._first_step(optimizer)
         if self.scheduler is None:
             if optimizer is self.head:
                 self.lrs.append(_value(optimizer.param_groups[0]["lr"]))
             return
-        lr = _value(self.scheduler.optimizer.param_groups[0]["lr"])
+        if optimizer is self.head:
+            self._lr = _value(self.scheduler.optimizer.param_groups[0]["lr"])
+        lr = self._lr  # the others step at the head's latest position (the same iteration)
         saved = []
         for i, group in enumerate(optimizer.param_groups):
             saved.append(group["lr"] if not hasattr(group["lr"], "item") else _value(group["lr"]))
@@ -114,6 +126,10 @@ class StepHooks:
         self._saved[id(optimizer)] = saved
 
     def _after(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        depth = self._depth.get(id(optimizer), 1) - 1
+        self._depth[id(optimizer)] = depth
+        if depth > 0:
+            return
         saved = self._saved.pop(id(optimizer), None)
         if saved is not None:
             for group, lr in zip(optimizer.param_groups, saved, strict=False):

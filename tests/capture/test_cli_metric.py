@@ -1,0 +1,167 @@
+"""``autolr tune SCRIPT --metric NAME`` and ``autolr run`` end to end on scripts that never
+import autolr: every trial's LR follows its schedule, the first run observes the script, bad
+input is told what to do."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from autolr import ScheduleSpec, export
+
+STEPLR = textwrap.dedent(
+    """
+    import argparse, torch
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=4)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    w = torch.nn.Parameter(torch.zeros(4))
+    optimizer = torch.optim.SGD([w], lr=0.1)
+    own = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    for epoch in range(args.epochs):
+        for _ in range(8):
+            optimizer.zero_grad()
+            ((w - 3.0) ** 2).sum().backward()
+            optimizer.step()
+        own.step()
+        noise = 0.01 * float(torch.rand(1))
+        print(f"epoch {epoch} train_loss=0.0 val_loss={float(((w - 3) ** 2).sum()) + noise:.6f}")
+    """
+)
+
+
+def autolr_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autolr", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def reference(spec: ScheduleSpec, steps: int) -> list[float]:
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = spec.build(optimizer)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
+def assert_curves_follow_their_schedules(study: optuna.Study) -> int:
+    """Every trial that ran: its recorded LR at each recorded step equals its schedule's."""
+    checked = 0
+    for trial in study.trials:
+        curve = trial.user_attrs.get("lr_curve")
+        if not curve or "spec" not in trial.user_attrs:
+            continue
+        spec = ScheduleSpec.from_json(trial.user_attrs["spec"])
+        want = reference(spec, max(curve["steps"]) + 1)
+        got = dict(zip(curve["steps"], curve["lrs"], strict=True))
+        assert [got[s] for s in curve["steps"]] == pytest.approx(
+            [want[s] for s in curve["steps"]], rel=1e-6), trial.number
+        checked += 1
+    return checked
+
+
+def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tmp_path):
+    (tmp_path / "train.py").write_text(STEPLR)
+    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "7",
+                     "--seed-arg", "--seed", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "The script as it is: 32 optimizer steps, its LR peaks at 0.1" in ran.stdout
+    assert "The script's own schedule (its first run, as it is, 1 seed)" in ran.stdout
+    assert "autolr run train.py" in ran.stdout
+    study = optuna.load_study(study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db")
+    first = study.user_attrs["script_run"]
+    assert first["steps"] == 32 and first["reports"] == 4
+    assert first["lr_curve"]["lrs"][:4] == [0.1] * 4 and min(first["lr_curve"]["lrs"]) == 0.05
+    assert assert_curves_follow_their_schedules(study) >= 5
+    # autolr run with a trial's schedule and seed gives that trial's value
+    trial = next(t for t in study.trials if t.value is not None and "confirms" not in t.user_attrs)
+    schedule = tmp_path / "trial.json"
+    export(ScheduleSpec.from_json(trial.user_attrs["spec"]), str(schedule), "json")
+    again = autolr_cli("run", "train.py", "--schedule", str(schedule), "--seed",
+                       str(trial.user_attrs["seed"]), "--seed-arg", "--seed", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    last = re.findall(r"val_loss=([\d.]+)", again.stdout)[-1]
+    assert float(last) == pytest.approx(trial.value, abs=1e-6)
+
+
+LADDER = textwrap.dedent(
+    """
+    import argparse, torch
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    w = torch.nn.Parameter(torch.zeros(4))
+    optimizer = torch.optim.Adam([w], lr=0.05)
+    for step in range(90):
+        for group in optimizer.param_groups:  # a GPT-style loop sets its own LR each step
+            group["lr"] = 0.05 * min(1.0, (step + 1) / 10)
+        optimizer.zero_grad()
+        ((w - 3.0) ** 2).sum().backward()
+        optimizer.step()
+        if step % 5 == 4:
+            print({"step": step, "val_loss": float(((w - 3) ** 2).sum()) + 1e-3 * step})
+    """
+)
+
+
+def test_the_ladder_shortens_runs_of_a_gpt_style_loop(tmp_path):
+    (tmp_path / "train.py").write_text(LADDER)
+    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "6", "--search",
+                     "ladder", "--seed-arg", "--seed", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    study = optuna.load_study(study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db")
+    shortened = [t for t in study.trials if t.user_attrs.get("reason") == "shortened"]
+    assert shortened and all(t.user_attrs["steps"] < 90 for t in shortened)
+    assert assert_curves_follow_their_schedules(study) >= 4
+
+
+@pytest.mark.parametrize(("script", "options", "said"), [
+    (STEPLR, ["--metric", "val_acc"],
+     ["no line of its output", "closest first: val_loss, train_loss"]),
+    ("print('val_loss=0.5')\n", ["--metric", "val_loss"], ["never stepped a torch optimizer"]),
+    ("import autolr, torch\nopt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1)\n"
+     "autolr.report(0.5, step=0)\n", ["--metric", "val_loss"],
+     ["The script calls autolr.report", "own autolr calls win"]),
+    (STEPLR, ["--metric-regex", r"val_loss=\S+"], ["exactly one group", "--metric-regex"]),
+    (STEPLR, ["--metric", "val_loss", "--metric-regex", r"val_loss=(\S+)"], ["give one"]),
+])
+def test_bad_input_stops_with_the_rule_and_no_traceback(tmp_path, script, options, said):
+    (tmp_path / "train.py").write_text(script)
+    ran = autolr_cli("tune", "train.py", *options, "--trials", "4", cwd=tmp_path)
+    text = ran.stdout + ran.stderr
+    assert ran.returncode != 0
+    for words in said:
+        assert words in text, text
+    assert "Traceback" not in text
+    db = tmp_path / "studies" / "train.db"
+    if db.exists():  # a study the first run refused keeps no trial and no first run
+        study = optuna.load_study(study_name="train", storage=f"sqlite:///{db}")
+        assert not study.trials and "script_run" not in study.user_attrs
+
+
+def test_a_resumed_study_keeps_its_first_run_and_its_metric(tmp_path):
+    (tmp_path / "train.py").write_text(STEPLR)
+    assert autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "3",
+                      cwd=tmp_path).returncode == 0
+    again = autolr_cli("tune", "train.py", "--trials", "4", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "First run" not in again.stdout and "The script as it is: 32" in again.stdout
+    other = autolr_cli("tune", "train.py", "--metric", "train_loss", "--trials", "5",
+                       cwd=tmp_path)
+    assert other.returncode != 0 and "capture" in other.stdout + other.stderr
+    log = json.loads(json.dumps(optuna.load_study(
+        study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db").user_attrs))
+    assert log["script_run"]["metric"] == "val_loss"
