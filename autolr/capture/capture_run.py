@@ -106,20 +106,9 @@ def trial_run(session: Any, capture: dict[str, Any], run_script: Callable[[], No
     """Run the script as a study's trial: the schedule is asked of ``session`` at the head's
     first step, for the study's length (``capture["total_steps"]``) and the script's LR (the
     study's measure, else the optimizer's), and every value read is reported to it."""
-
-    def make_scheduler(shadow: Any, script_lr: float) -> Any:
-        spec = session.make_schedule(script_lr, int(capture["total_steps"]))
-        built = spec.build(shadow, metric_source=runtime.last_report)
-
-        def observe(scheduler: Any) -> None:
-            session.on_scheduler_step(scheduler.last_epoch,
-                                      float(scheduler.optimizer.param_groups[0]["lr"]))
-
-        built.set_observer(observe)
-        observe(built)
-        return built
-
-    hooks = StepHooks(lambda steps, lr: None, make_scheduler, script_lr=capture.get("script_lr"))
+    total = int(capture["total_steps"])
+    hooks = StepHooks(lambda script_lr: session.make_schedule(script_lr, total),
+                      script_lr=capture.get("script_lr"), on_lr=session.on_scheduler_step)
     reader = MetricReader(capture.get("metric"), capture.get("regex"))
     CapturedRun(reader, hooks, session.on_report).run(run_script)
 
@@ -128,10 +117,6 @@ def applied_run(spec: ScheduleSpec, run_script: Callable[[], None],
                 reader: MetricReader | None = None) -> StepHooks:
     """Run the script once with ``spec`` applied (``autolr run``); values read from its output
     (``reader``) feed a plateau schedule. Returns the hooks (their step count)."""
-
-    def make_scheduler(shadow: Any, script_lr: float) -> Any:
-        return spec.build(shadow, metric_source=runtime.last_report)
-
-    hooks = StepHooks(lambda steps, lr: None, make_scheduler)
+    hooks = StepHooks(lambda script_lr: spec)
     CapturedRun(reader, hooks).run(run_script)
     return hooks

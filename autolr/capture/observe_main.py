@@ -27,7 +27,7 @@ def observe(capture: dict[str, Any], seed: int, script: str, args: list[str]) ->
     """Run ``script`` once as it is and return what was observed."""
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-    hooks = StepHooks(lambda steps, lr: None)
+    hooks = StepHooks()
     run = CapturedRun(MetricReader(capture.get("metric"), capture.get("regex")), hooks,
                       collect_names=True)
     error = refused = None

@@ -4,9 +4,10 @@ step hooks (``torch.optim.optimizer.register_optimizer_step_pre_hook`` and the p
 A *step* is a real optimizer step: the hooks run inside ``optimizer.step()``, so gradient
 accumulation counts the steps the script takes, and a step a ``GradScaler`` skips (an overflow)
 is not one. An optimizer subclass whose ``step()`` calls ``super().step()`` runs torch's hooks
-twice; only the outer call is a step. The *head* is the first optimizer to step; its first param group's LR is the LR the
-study searches, and the schedule's position is the head's step count: another optimizer steps at the LR of the
-head's latest step (a GAN's discriminator and generator share each iteration's LR).
+twice; only the outer call is a step. The *head* is the first optimizer to step; its first
+param group's LR is the LR the study searches, and the schedule's position is the head's step
+count: another optimizer steps at the LR of the head's latest step (a GAN's discriminator and
+generator share each iteration's LR).
 
 - **Observing** (the study's first run, the script as it is): each head step records the LR the
   script set for it; nothing is changed.
@@ -18,8 +19,10 @@ head's latest step (a GAN's discriminator and generator share each iteration's L
   LR (its own ``torch.optim.lr_scheduler``, writing ``param_group["lr"]``, a trainer's
   scheduler) is overridden for the step and otherwise left to run as it likes.
 
-The schedule runs on a one-parameter *shadow* optimizer, stepped once per head step, so every
-family (plateau included, fed by the reports) behaves as under ``autolr.scheduler``. A stop the
+A closed-form family's LR is computed at each step (``spec.lr * spec.multiplier(step)``, what
+the scheduler ``autolr.scheduler`` builds gives); the plateau family, whose LR follows the
+reports, runs as that scheduler on a one-parameter *shadow* optimizer, stepped once per head
+step. A stop the
 study decided at a report (pruned, diverged, a shortened run at its rung) is raised from the next
 optimizer step, where the script's own code cannot swallow it.
 """
@@ -31,9 +34,10 @@ from collections.abc import Callable
 from typing import Any
 
 from autolr.errors import ConfigError
+from autolr.schedules.spec import ScheduleSpec
 
-SchedulerFactory = Callable[[Any, float], Any]  # (shadow optimizer, script LR) -> scheduler
-StepObserver = Callable[[int, float], None]  # (head steps taken, LR in effect next)
+SpecFactory = Callable[[float], ScheduleSpec]  # the script's LR -> the schedule to apply
+LrObserver = Callable[[int, float], None]  # (head steps taken, the LR of the next step)
 
 DISTRIBUTED = (
     "The script runs as several processes (torch.distributed is initialised with world size "
@@ -56,15 +60,17 @@ def _set(group: dict[str, Any], lr: float) -> None:
 
 
 class StepHooks:
-    """The hooks of one run. ``make_scheduler`` (applying) builds the schedule on the shadow
-    optimizer for the script's LR; ``observe(steps, lr)`` hears every head step.
-    ``script_lr``: the study's measure of the script's LR (None: read at the first step)."""
+    """The hooks of one run; observing without ``make_spec``. Applying, ``make_spec(lr)`` gives
+    the schedule for the script's LR (``script_lr``, the study's measure of it, else read at the
+    first step), and ``on_lr(steps, lr)`` hears the LR of the next step as the schedule is made
+    (0 steps) and after every head step, as ``autolr.scheduler``'s observer does."""
 
-    def __init__(self, observe: StepObserver, make_scheduler: SchedulerFactory | None = None,
-                 *, script_lr: float | None = None) -> None:
-        self.observe = observe
-        self.make_scheduler = make_scheduler
+    def __init__(self, make_spec: SpecFactory | None = None, *, script_lr: float | None = None,
+                 on_lr: LrObserver | None = None) -> None:
+        self.make_spec = make_spec
         self.script_lr = script_lr
+        self.on_lr = on_lr
+        self.spec: ScheduleSpec | None = None
         self.head: Any = None
         self.steps = 0  # head steps taken
         self.lrs: list[float] = []  # observing: the script's head LR at each step
@@ -74,6 +80,7 @@ class StepHooks:
         self._saved: dict[int, list[Any]] = {}
         self._head_ref = 1.0
         self._lr = 0.0  # the LR of the head's latest step
+        self._next = 0.0  # the LR of the head's next step
         self._handles: list[Any] = []
         # steps under way per optimizer: a subclass whose step() calls super().step() runs the
         # hooks twice (torch wraps each class's step); only the outer call counts
@@ -112,12 +119,12 @@ class StepHooks:
             return
         if self.head is None:
             self._first_step(optimizer)
-        if self.scheduler is None:
+        if self.spec is None:
             if optimizer is self.head:
                 self.lrs.append(_value(optimizer.param_groups[0]["lr"]))
             return
         if optimizer is self.head:
-            self._lr = _value(self.scheduler.optimizer.param_groups[0]["lr"])
+            self._lr = self._next
         lr = self._lr  # the others step at the head's latest position (the same iteration)
         saved = []
         for i, group in enumerate(optimizer.param_groups):
@@ -137,25 +144,41 @@ class StepHooks:
         if optimizer is not self.head:
             return
         self.steps += 1
-        if self.scheduler is None:
-            self.observe(self.steps, self.lrs[-1])
+        if self.spec is None:
             return
-        with warnings.catch_warnings():  # the shadow optimizer never steps itself
-            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*optimizer.step")
-            self.scheduler.step()
+        if self.scheduler is not None:
+            with warnings.catch_warnings():  # the shadow optimizer never steps itself
+                warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*optimizer.step")
+                self.scheduler.step()
+        self._advance()
+
+    def _advance(self) -> None:
+        """The LR of the head's next step, told to ``on_lr``."""
+        if self.scheduler is not None:
+            self._next = _value(self.scheduler.optimizer.param_groups[0]["lr"])
+        else:
+            assert self.spec is not None
+            self._next = self.spec.lr * self.spec.multiplier(self.steps)
+        if self.on_lr is not None:
+            self.on_lr(self.steps, self._next)
 
     def _first_step(self, optimizer: Any) -> None:
         check_one_process()
         self.head = optimizer
         head = optimizer.param_groups[0]
         self._head_ref = _value(head.get("initial_lr", head["lr"])) or 1.0
-        if self.make_scheduler is None:
+        if self.make_spec is None:
             return
-        import torch
+        spec = self.make_spec(self.script_lr or self._head_ref)
+        if spec.metric_driven:
+            import torch
 
-        shadow = torch.optim.SGD([torch.zeros(1, requires_grad=True)],
-                                 lr=self.script_lr or self._head_ref)
-        self.scheduler = self.make_scheduler(shadow, self.script_lr or self._head_ref)
+            from autolr.trials import runtime
+
+            shadow = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=spec.lr)
+            self.scheduler = spec.build(shadow, metric_source=runtime.last_report)
+        self.spec = spec
+        self._advance()
 
     def _ratio(self, optimizer: Any, index: int, group: dict[str, Any]) -> float:
         key = (id(optimizer), index)

@@ -3,6 +3,8 @@ whatever the script does to its LR; steps are real optimizer steps."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -124,7 +126,7 @@ def test_a_step_a_grad_scaler_skips_is_not_a_step():
 def test_observing_changes_nothing_and_records_the_scripts_lr_and_reports():
     w = torch.nn.Parameter(torch.zeros(2))
     opt = torch.optim.SGD([w], lr=0.2)
-    hooks = StepHooks(lambda steps, lr: None)
+    hooks = StepHooks()
     run = CapturedRun(MetricReader("val_loss"), hooks, collect_names=True)
 
     def script():
@@ -153,7 +155,7 @@ def test_a_stop_decided_at_a_report_is_raised_from_the_next_optimizer_step():
         if step >= 6:
             raise TrialPruned("pruned at step 6", reason="pruned")
 
-    run = CapturedRun(MetricReader("loss"), StepHooks(lambda steps, lr: None), decide)
+    run = CapturedRun(MetricReader("loss"), StepHooks(), decide)
 
     def script():
         for i in range(20):
@@ -161,10 +163,9 @@ def test_a_stop_decided_at_a_report_is_raised_from_the_next_optimizer_step():
             loss_of([w]).backward()
             opt.step()
             taken.append(i)
-            try:  # a script that swallows what its print raises cannot keep the trial going
+            # a script that swallows what its print raises cannot keep the trial going
+            with contextlib.suppress(Exception):
                 print(f"loss={1 / (i + 1)}")
-            except Exception:
-                pass
 
     with pytest.raises(TrialPruned):
         run.run(script)
@@ -180,7 +181,7 @@ def test_the_scripts_own_autolr_calls_are_refused_under_metric():
     import autolr
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    run = CapturedRun(MetricReader("val_loss"), StepHooks(lambda steps, lr: None))
+    run = CapturedRun(MetricReader("val_loss"), StepHooks())
     with pytest.raises(ConfigError, match="The script's own autolr calls win"):
         run.run(lambda: autolr.scheduler(opt, total_steps=10))
 
@@ -195,7 +196,7 @@ def test_the_output_still_reaches_the_stream(capsys):
         opt.step()
         print("val_loss=0.25", end="")  # a line left open is read at the end
 
-    run = CapturedRun(MetricReader("val_loss"), StepHooks(lambda steps, lr: None))
+    run = CapturedRun(MetricReader("val_loss"), StepHooks())
     run.run(script)
     assert run.reports == [(1, 0.25)]
     assert "val_loss=0.25" in capsys.readouterr().out
