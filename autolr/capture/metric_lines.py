@@ -1,7 +1,8 @@
 """Reading a metric from a line of a script's output.
 
 ``NAME`` followed by a number is a value, whatever sits between them: ``val_loss=0.12``,
-``val loss: 0.12``, ``'val_loss': 0.12``, ``val_loss 0.12``, ``val_loss=tensor(0.12)``. An
+``val loss: 0.12``, ``'val_loss': 0.12``, ``val_loss 0.12``, ``val_loss=tensor(0.12)``, and the
+number quoted as Hugging Face's Trainer 5 logs it, ``'eval_loss': '0.12'``. An
 underscore, a space or a hyphen in ``NAME`` matches any of the three. The name must not continue
 a longer word (``train_val_loss`` and ``val_loss_ema`` are other metrics). A regex given instead
 (``--metric-regex``) must have exactly one group, the number.
@@ -15,8 +16,8 @@ import re
 from autolr import _validation
 
 NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
-_SEPARATOR = r"['\"]?\s*(?::|=|\s)\s*(?:tensor\()?"
-_NAMED_NUMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w./-]*?)['\"]?\s*[:=]\s*(?:tensor\()?(?:"
+_SEPARATOR = r"['\"]?\s*(?::|=|\s)\s*(?:tensor\()?['\"]?"
+_NAMED_NUMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w./-]*?)['\"]?\s*[:=]\s*(?:tensor\()?['\"]?(?:"
                            + NUMBER + r")(?![\w.])")
 
 

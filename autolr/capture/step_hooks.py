@@ -34,7 +34,9 @@ from collections.abc import Callable
 from typing import Any
 
 from autolr.errors import ConfigError
+from autolr.schedules.registry import get_family
 from autolr.schedules.spec import ScheduleSpec
+from autolr.schedules.warmup import warmed_up
 
 SpecFactory = Callable[[float], ScheduleSpec]  # the script's LR -> the schedule to apply
 LrObserver = Callable[[int, float], None]  # (head steps taken, the LR of the next step)
@@ -76,7 +78,8 @@ class StepHooks:
         self.lrs: list[float] = []  # observing: the script's head LR at each step
         self.stop: BaseException | None = None  # raised from the next optimizer step
         self.scheduler: Any = None
-        self._ratios: dict[tuple[int, int], float] = {}
+        self._ratios: dict[int, list[float]] = {}  # per optimizer, per group
+        self._factor: Any = None
         self._saved: dict[int, list[Any]] = {}
         self._head_ref = 1.0
         self._lr = 0.0  # the LR of the head's latest step
@@ -126,10 +129,19 @@ class StepHooks:
         if optimizer is self.head:
             self._lr = self._next
         lr = self._lr  # the others step at the head's latest position (the same iteration)
+        groups = optimizer.param_groups
+        ratios = self._ratios.get(id(optimizer))
+        if ratios is None or len(ratios) != len(groups):  # first seen, or a group added
+            ratios = self._ratios[id(optimizer)] = self._group_ratios(groups, ratios or [])
         saved = []
-        for i, group in enumerate(optimizer.param_groups):
-            saved.append(group["lr"] if not hasattr(group["lr"], "item") else _value(group["lr"]))
-            _set(group, lr * self._ratio(optimizer, i, group))
+        for group, ratio in zip(groups, ratios, strict=True):
+            current = group["lr"]
+            if type(current) is float:
+                saved.append(current)
+                group["lr"] = lr * ratio
+            else:
+                saved.append(_value(current))
+                _set(group, lr * ratio)
         self._saved[id(optimizer)] = saved
 
     def _after(self, optimizer: Any, args: Any, kwargs: Any) -> None:
@@ -140,7 +152,10 @@ class StepHooks:
         saved = self._saved.pop(id(optimizer), None)
         if saved is not None:
             for group, lr in zip(optimizer.param_groups, saved, strict=False):
-                _set(group, _value(lr))
+                if type(group["lr"]) is float:
+                    group["lr"] = lr
+                else:
+                    _set(group, lr)
         if optimizer is not self.head:
             return
         self.steps += 1
@@ -157,8 +172,10 @@ class StepHooks:
         if self.scheduler is not None:
             self._next = _value(self.scheduler.optimizer.param_groups[0]["lr"])
         else:
-            assert self.spec is not None
-            self._next = self.spec.lr * self.spec.multiplier(self.steps)
+            spec = self.spec
+            assert spec is not None
+            self._next = spec.lr * warmed_up(self._factor, self.steps, spec.total_steps,
+                                             spec.warmup_steps, spec.params)
         if self.on_lr is not None:
             self.on_lr(self.steps, self._next)
 
@@ -178,13 +195,13 @@ class StepHooks:
             shadow = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=spec.lr)
             self.scheduler = spec.build(shadow, metric_source=runtime.last_report)
         self.spec = spec
+        self._factor = get_family(spec.family).factor  # spec.multiplier, without the lookup
         self._advance()
 
-    def _ratio(self, optimizer: Any, index: int, group: dict[str, Any]) -> float:
-        key = (id(optimizer), index)
-        if key not in self._ratios:
-            self._ratios[key] = _value(group.get("initial_lr", group["lr"])) / self._head_ref
-        return self._ratios[key]
+    def _group_ratios(self, groups: list[dict[str, Any]], known: list[float]) -> list[float]:
+        """Each group's LR over the head group's, as first seen (``known``: those seen)."""
+        return known + [_value(group.get("initial_lr", group["lr"])) / self._head_ref
+                        for group in groups[len(known):]]
 
 
 def check_one_process() -> None:

@@ -206,7 +206,8 @@ def _baselines(results: Sequence[BaselineResult], s: Summary) -> str:
         if confirmed:
             mean = f'<td class="num">{e(b.confirmed.text) if b.confirmed else "—"}</td>'
         rows.append(
-            f"<tr><td>{e(b.name)}</td><td>#{b.number}</td>"
+            f"<tr><td>{e(b.name)}</td>"
+            f"<td>{'first run' if b.number is None else f'#{b.number}'}</td>"
             f'<td><span class="pill {e(state)}">{e(state)}</span></td>'
             f'<td class="num">{e(shown)}</td>{mean}<td class="num">{e(versus)}</td></tr>'
         )
@@ -222,6 +223,10 @@ def _baselines(results: Sequence[BaselineResult], s: Summary) -> str:
             "The script's own LR held constant, and cosine and linear decay to zero from it: "
             "the winner is never worse than these on the measured objective."
         )
+    if any(b.number is None for b in results):
+        caption += (" First, the script as it is: its first run (one seed), its own schedule "
+                    "untouched (autolr tune --metric); unlike the others it was not chosen "
+                    "from, so the winner may not beat it.")
     return (
         f'<div class="card"><h3>Baselines</h3><p class="caption">{caption}</p>'
         '<table class="data"><thead><tr><th>baseline</th><th>trial</th><th>ended</th>'

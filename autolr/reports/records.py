@@ -72,10 +72,11 @@ class Winner:
 
 @dataclass(frozen=True)
 class BaselineResult:
-    """How one baseline trial (the script's LR held constant, cosine, linear) ended."""
+    """How one baseline trial (the script's LR held constant, cosine, linear) ended; under
+    ``--metric``, also the script as it is (its first run, no trial: ``number`` None)."""
 
     name: str
-    number: int
+    number: int | None
     outcome: str
     value: float | None  # the objective, or the last reported value when it did not complete
     confirmed: ConfirmedConfig | None = None  # its values on fresh seeds, when re-run

@@ -77,7 +77,7 @@ def summarize(
         direction=direction,
         counts=counts,
         best=best,
-        baselines=baseline_results(trials, configs),
+        baselines=own_schedule(user_attrs) + baseline_results(trials, configs),
         steps_spent=spent,
         steps_unpruned=unpruned,
         step_unit=_step_unit(trials),
@@ -222,6 +222,16 @@ def baseline_results(
         found[str(name)] = BaselineResult(str(name), trial.number, result, value,
                                           by_number.get(trial.number))
     return tuple(found.values())
+
+
+def own_schedule(user_attrs: Mapping[str, Any]) -> tuple[BaselineResult, ...]:
+    """Under ``--metric``: the script as it is, from the study's first run (its one value)."""
+    record = user_attrs.get("script_run")
+    value = record.get("value") if isinstance(record, Mapping) else None
+    if not _finite(value):
+        return ()
+    return (BaselineResult("the script as it is (its own schedule)", None, "complete",
+                           float(value)),)
 
 
 def step_costs(

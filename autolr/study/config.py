@@ -223,6 +223,8 @@ def describe_settings(direction: str | None, settings: dict[str, Any]) -> str:
         parts.append(f"--sampler {settings['sampler']}")
     if settings.get("seed_arg"):
         parts.append(f"--seed-arg {settings['seed_arg']}")
+    if isinstance(settings.get("capture"), dict):
+        parts.append(capture_options(settings["capture"]))
     parts.append(f"--trials {settings.get('n_trials')}")
     args = settings.get("script_args")
     if args:
@@ -359,13 +361,28 @@ def settings_for(
     return settings
 
 
+def capture_options(capture: dict[str, Any]) -> str:
+    """``--metric val_loss --total-steps 900``: a study's capture settings as options."""
+    parts = []
+    if capture.get("metric") is not None:
+        parts.append(f"--metric {shlex.quote(str(capture['metric']))}")
+    if capture.get("regex") is not None:
+        parts.append(f"--metric-regex {shlex.quote(str(capture['regex']))}")
+    if capture.get("total_steps") is not None:
+        parts.append(f"--total-steps {capture['total_steps']}")
+    return " ".join(parts)
+
+
 def _refuse(config: StudyConfig, direction: str | None, stored: dict[str, Any], key: str,
             had: Any, want: Any, why: str) -> None:
     """A resumed study's stored ``key`` is ``had``; this run asked for ``want``."""
     shown = f" Its settings: {describe_settings(direction, stored)}." if stored else ""
+    first, then = f"{key}={had!r}", f"{key}={want!r}"
+    if key == "capture":
+        first, then = capture_options(had), capture_options(want)
     raise ConfigError(
-        f"Study {config.study_name!r} was created with {key}={had!r}; it cannot be resumed "
-        f"with {key}={want!r} ({why}). Leave the option out and the study's own settings are "
+        f"Study {config.study_name!r} was created with {first}; it cannot be resumed "
+        f"with {then} ({why}). Leave the option out and the study's own settings are "
         "used (another machine joins with autolr tune SCRIPT --storage URL --study NAME), or "
         f"use another study name.{shown}"
     )

@@ -85,6 +85,9 @@ def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tm
     assert first["steps"] == 32 and first["reports"] == 4
     assert first["lr_curve"]["lrs"][:4] == [0.1] * 4 and min(first["lr_curve"]["lrs"]) == 0.05
     assert assert_curves_follow_their_schedules(study) >= 5
+    report = autolr_cli("report", "-o", "report.html", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "the script as it is (its own schedule)" in (tmp_path / "report.html").read_text()
     # autolr run with a trial's schedule and seed gives that trial's value
     trial = next(t for t in study.trials if t.value is not None and "confirms" not in t.user_attrs)
     schedule = tmp_path / "trial.json"
@@ -161,7 +164,7 @@ def test_a_resumed_study_keeps_its_first_run_and_its_metric(tmp_path):
     assert "First run" not in again.stdout and "The script as it is: 32" in again.stdout
     other = autolr_cli("tune", "train.py", "--metric", "train_loss", "--trials", "5",
                        cwd=tmp_path)
-    assert other.returncode != 0 and "capture" in other.stdout + other.stderr
+    assert other.returncode != 0 and "created with --metric val_loss" in other.stdout + other.stderr
     log = json.loads(json.dumps(optuna.load_study(
         study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db").user_attrs))
     assert log["script_run"]["metric"] == "val_loss"

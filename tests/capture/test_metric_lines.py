@@ -11,7 +11,8 @@ from autolr.errors import ConfigError
 @pytest.mark.parametrize("line", [
     "val_loss=0.12", "epoch 3 val loss: 0.12", "{'epoch': 3, 'val_loss': 0.12}",
     "val_loss 0.12", "val_loss=tensor(0.12)", 'json {"val_loss": 0.12, "acc": 0.9}',
-    "VAL_LOSS = 0.12", "100%|####| 10/10 [00:01, loss=1.3, val-loss=0.12]",
+    "VAL_LOSS = 0.12", "{'val_loss': '0.12', 'epoch': '1'}",
+    "100%|####| 10/10 [00:01, loss=1.3, val-loss=0.12]",
 ])
 def test_each_format_gives_the_value(line):
     assert MetricReader("val_loss").value(line) == pytest.approx(0.12)
@@ -55,7 +56,7 @@ def test_an_empty_metric_name_is_refused():
 
 def test_names_followed_by_numbers_closest_first():
     seen = {}
-    for line in ["epoch 1 train_loss=0.9 valid_loss: 0.8", "{'lr': 0.1, 'accuracy': 0.5}"]:
+    for line in ["epoch 1 train_loss=0.9 valid_loss: 0.8", "{'lr': 0.1, 'accuracy': '0.5'}"]:
         for name in named_numbers(line):
             seen[name] = seen.get(name, 0) + 1
     assert set(seen) == {"train_loss", "valid_loss", "lr", "accuracy"}
