@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from autolr import ScheduleSpec
-from autolr.capture.capture_run import applied_run
+from autolr.trials.captured import applied_run
 
 
 def make_step(device: str):

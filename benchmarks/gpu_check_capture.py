@@ -15,7 +15,7 @@ import sys
 import torch
 
 from autolr import ScheduleSpec
-from autolr.capture.capture_run import applied_run
+from autolr.trials.captured import applied_run
 
 SPEC = ScheduleSpec("cosine", lr=0.01, total_steps=30, warmup_steps=5)
 

@@ -1,5 +1,5 @@
-"""Tuning a script that never imports autolr: the LR set through torch's optimizer hooks, the
-metric read from the script's output (``autolr tune SCRIPT --metric NAME``, ``autolr run``).
+"""The pieces of tuning a script that never imports autolr (``autolr tune SCRIPT --metric NAME``,
+``autolr run``): torch's optimizer step hooks and the script's output.
 
 - ``metric_lines``: finding ``NAME`` followed by a number (or a user's regex) in a line of
   output, and the names a run printed numbers for (for the message when the metric never
@@ -9,11 +9,11 @@ metric read from the script's output (``autolr tune SCRIPT --metric NAME``, ``au
 - ``step_hooks``: the global optimizer step hooks. Observing, they count the optimizer steps and
   record the LR the script sets; applying, they set every param group's LR from a schedule
   before each step and give the script's own LR back after it.
-- ``capture_run``: one run of the script under the hooks in this process (a study's trial in a
-  worker, the study's first run that observes the script, or ``autolr run``).
-- ``script_run``: the study's side: the first run's findings (length, LR, value) kept in the
-  study, and the messages for a metric that never appears or a script that never steps.
 
-May import ``autolr.trials.runtime``, ``autolr.schedules`` and the base modules; never Optuna
-(a worker process does not load it).
+Running a script under them is the trials' business (:mod:`autolr.trials.captured`: a run in
+this process; :mod:`autolr.trials.observe_main`: the study's first run, the script as it is;
+:mod:`autolr.trials.first_run`: that run kept in the study).
+
+May import ``autolr.schedules`` and the base modules; never Optuna (a worker process does not
+load it) nor the layers above.
 """

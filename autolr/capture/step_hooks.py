@@ -190,10 +190,8 @@ class StepHooks:
         if spec.metric_driven:
             import torch
 
-            from autolr.trials import runtime
-
             shadow = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=spec.lr)
-            self.scheduler = spec.build(shadow, metric_source=runtime.last_report)
+            self.scheduler = spec.build(shadow)  # it reads the values reported in this process
         self.spec = spec
         self._factor = get_family(spec.family).factor  # spec.multiplier, without the lookup
         self._advance()

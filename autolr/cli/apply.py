@@ -45,8 +45,8 @@ def run_with_schedule(script: Path, args: list[str], spec: Any, *, seed: int | N
     """Run ``script`` once with ``spec`` applied; returns the optimizer steps it took."""
     import warnings
 
-    from autolr.capture.capture_run import applied_run
     from autolr.capture.metric_lines import MetricReader
+    from autolr.trials.captured import applied_run
     from autolr.trials.runners import seed_everything
     from autolr.trials.worker_main import run_script
 

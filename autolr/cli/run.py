@@ -68,10 +68,10 @@ def run_tune(config: Any, path: Path, worker_count: int, gpu_list: list[str],
                       highlight=False, markup=False)
     console.print(study_run.search.describe(), highlight=False, markup=False)
     if study_run.settings.get("capture"):  # autolr tune --metric: the script as it is, first
-        from autolr.capture import script_run
+        from autolr.trials import first_run
 
         try:
-            pool.capture = script_run.prepare(study_run, pool, str(path), console,
+            pool.capture = first_run.prepare(study_run, pool, str(path), console,
                                               out_dir / "logs" / "script-as-it-is.log")
         except BaseException:
             pool.close()

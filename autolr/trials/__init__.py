@@ -6,8 +6,13 @@
   persistent worker processes of ``autolr tune`` (one per GPU, or N on the CPU), which answers
   their requests over a pipe, replaces a worker that dies and stops one that hangs;
   ``worker_main``: the worker process itself (it never opens the study).
+- A script without autolr calls (``autolr tune --metric``): ``captured``, a run under the
+  optimizer step hooks with its metric read from its output (a trial in a worker, or
+  ``autolr run``); ``observe_main``, the process of the study's first run, the script as it is;
+  ``first_run``, that run kept in the study and the messages when it shows the script cannot be
+  tuned so.
 
-May import: ``autolr.search``, ``autolr.study`` (the storage wrapper), ``autolr.schedules`` and
-the base modules. Never the loop, reports or the command line. ``worker_main`` stays light: a
-worker imports torch and the script, not Optuna.
+May import: ``autolr.search``, ``autolr.study`` (the storage wrapper), ``autolr.capture``,
+``autolr.schedules`` and the base modules. Never the loop, reports or the command line.
+``worker_main`` stays light: a worker imports torch and the script, not Optuna.
 """

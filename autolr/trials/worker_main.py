@@ -121,7 +121,7 @@ def run_one(connection: Connection, script: str, args: list[str], job: dict[str,
 
     def run() -> None:
         if capture:  # autolr tune --metric: the hooks set the LR, the output gives the metric
-            from autolr.capture.capture_run import trial_run
+            from autolr.trials.captured import trial_run
 
             trial_run(session, capture, lambda: run_script(script))
         else:

@@ -152,7 +152,7 @@ class WorkerPool:
         self.script_args = list(script_args or [])
         self.seed_arg = seed_arg
         # autolr tune --metric: what each trial's worker runs the script under (see
-        # autolr.capture.capture_run.trial_run); None for a script that calls autolr itself
+        # autolr.trials.captured.trial_run); None for a script that calls autolr itself
         self.capture: dict[str, Any] | None = None
         self.trial_timeout = trial_timeout
         self.isolate = isolate

@@ -168,3 +168,16 @@ def test_a_resumed_study_keeps_its_first_run_and_its_metric(tmp_path):
     log = json.loads(json.dumps(optuna.load_study(
         study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db").user_attrs))
     assert log["script_run"]["metric"] == "val_loss"
+
+
+def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "plain_digits.py"
+    ran = autolr_cli("tune", str(example), "--metric", "val_loss", "--trials", "5",
+                     "--seed-arg", "--seed", "--", "--epochs", "2", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "The script as it is: 46 optimizer steps, its LR peaks at 0.05" in ran.stdout
+    assert (tmp_path / "studies" / "plain_digits" / "best_schedule.json").exists()
+    again = autolr_cli("run", str(example), "--seed", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "over 46 optimizer steps (the winner of study 'plain_digits')" in again.stderr
+    assert again.stdout.count("val_loss") == 2  # the study's script arguments: 2 epochs

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from autolr import ScheduleSpec
-from autolr.capture.capture_run import CapturedRun, applied_run
 from autolr.capture.metric_lines import MetricReader
 from autolr.capture.step_hooks import StepHooks
 from autolr.errors import ConfigError, TrialPruned
+from autolr.trials.captured import CapturedRun, applied_run
 
 
 class Recording(torch.optim.SGD):

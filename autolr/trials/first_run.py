@@ -1,7 +1,7 @@
 """The study's side of ``--metric``: its first run (the script as it is), kept in the study.
 
 Under ``autolr tune SCRIPT --metric NAME`` the study first runs the script once untouched
-(:mod:`autolr.capture.observe_main`, in a process of its own, seeded as a trial is). That run
+(:mod:`autolr.trials.observe_main`, in a process of its own, seeded as a trial is). That run
 gives the length of a run in optimizer steps (unless ``--total-steps`` says it), the script's
 LR (the peak of what it set: the reference of the study's LR range), the script's own LR curve,
 and the value of its own schedule, the baseline the winner is compared with. It is stored once
@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from autolr.capture.capture_run import NEVER_STEPPED
 from autolr.capture.metric_lines import closest_names
 from autolr.errors import AutolrError
+from autolr.trials.captured import NEVER_STEPPED
 
 SCRIPT_RUN_ATTR = "script_run"
 FIRST_RUN_SEED = 3 * 10**6  # the first run trains on trial_seed(study seed, FIRST_RUN_SEED)
@@ -48,7 +48,7 @@ def observe(script: str, args: list[str], capture: dict[str, Any], seed: int,
         log.write("--- the script as it is (its own schedule), observed\n")
         log.flush()
         code = subprocess.call(
-            [sys.executable, "-m", "autolr.capture.observe_main", str(out),
+            [sys.executable, "-m", "autolr.trials.observe_main", str(out),
              json.dumps(capture), str(seed), script, *args],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},

@@ -3,7 +3,7 @@ LR, the output taps read its metric.
 
 Used three ways: a study's trial in a worker (:func:`trial_run`: the schedule comes from the
 study, each value read is a report the study may answer with a stop), the study's first run of
-the script as it is (``python -m autolr.capture.observe_main``: nothing applied, everything
+the script as it is (``python -m autolr.trials.observe_main``: nothing applied, everything
 recorded), and ``autolr run`` (:func:`applied_run`: a fixed schedule).
 
 A value is read from a line at the head optimizer's step count then. A line that repeats the

@@ -1,11 +1,11 @@
 """The study's first run under ``--metric``: the script as it is, observed.
 
-``python -m autolr.capture.observe_main OUT CAPTURE SEED SCRIPT [ARGS...]`` runs SCRIPT once in
+``python -m autolr.trials.observe_main OUT CAPTURE SEED SCRIPT [ARGS...]`` runs SCRIPT once in
 this process with its own schedule untouched (seeded with SEED, as a trial is), and writes to
 OUT (JSON): the optimizer steps it took, the LR it set for each, the values of the metric read
 from its output (CAPTURE: ``{"metric": ..., "regex": ...}`` as JSON) with their steps, the names
 it printed numbers for, and the error it ended on, if any. The parent
-(:mod:`autolr.capture.script_run`) keeps them in the study.
+(:mod:`autolr.trials.first_run`) keeps them in the study.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import os
 import sys
 from typing import Any
 
-from autolr.capture.capture_run import CapturedRun
 from autolr.capture.metric_lines import MetricReader
 from autolr.capture.step_hooks import StepHooks
 from autolr.errors import ConfigError
+from autolr.trials.captured import CapturedRun
 from autolr.trials.runners import describe_exception, seed_everything
 from autolr.trials.worker_main import run_script
 
