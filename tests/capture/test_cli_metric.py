@@ -181,3 +181,15 @@ def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "over 46 optimizer steps (the winner of study 'plain_digits')" in again.stderr
     assert again.stdout.count("val_loss") == 2  # the study's script arguments: 2 epochs
+
+
+def test_a_script_whose_length_changes_between_runs_is_warned_with_both_numbers(tmp_path):
+    varying = STEPLR.replace("for _ in range(8):", "for _ in range(8 + args.seed % 3):")
+    (tmp_path / "train.py").write_text(varying)
+    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "4", "--seed-arg",
+                     "--seed", "--confirm", "0", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    first = re.search(r"The script as it is: (\d+) optimizer steps", ran.stdout).group(1)
+    warned = re.findall(r"This run took (\d+) optimizer steps; the study's schedules are made "
+                        r"for (\d+)", ran.stdout.replace("\n", " "))
+    assert warned and all(made == first and took != first for took, made in warned)

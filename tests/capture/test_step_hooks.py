@@ -200,3 +200,21 @@ def test_the_output_still_reaches_the_stream(capsys):
     run.run(script)
     assert run.reports == [(1, 0.25)]
     assert "val_loss=0.25" in capsys.readouterr().out
+
+
+def test_a_script_running_as_several_processes_is_refused(monkeypatch):
+    import torch.distributed as dist
+
+    monkeypatch.setattr(dist, "is_available", lambda: True)
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda group=None: 4)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.1)
+
+    def script():
+        opt.zero_grad()
+        loss_of([w]).backward()
+        opt.step()
+
+    with pytest.raises(ConfigError, match="world size 4"):
+        applied_run(SPEC, script)
