@@ -51,6 +51,12 @@ def run_with_schedule(script: Path, args: list[str], spec: Any, *, seed: int | N
     from autolr.trials.worker_main import run_script
 
     reader = MetricReader(metric, metric_regex) if (metric or metric_regex) else None
+    if spec.metric_driven and reader is None:
+        message = (f"The schedule is {spec.family}, which cuts the LR when the metric stops "
+                   "improving; without --metric NAME (or --metric-regex) it reads no metric and "
+                   "never cuts. Pass the metric the script prints.")
+        warnings.warn(message, AutolrWarning, stacklevel=2)
+        echo(f"Warning: {message}")
     if seed is not None:
         seed_everything(seed)
         if seed_arg:

@@ -181,6 +181,12 @@ def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "over 46 optimizer steps (the winner of study 'plain_digits')" in again.stderr
     assert again.stdout.count("val_loss") == 2  # the study's script arguments: 2 epochs
+    longer = autolr_cli("run", str(example), "--total-steps", "69", "--", "--epochs", "3",
+                        cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr
+    assert "over 69 optimizer steps" in longer.stderr and "Warning" not in longer.stderr
+    short = autolr_cli("run", str(example), "--", "--epochs", "3", cwd=tmp_path)
+    assert "Run again with --total-steps 69" in short.stderr
 
 
 def test_a_script_whose_length_changes_between_runs_is_warned_with_both_numbers(tmp_path):
