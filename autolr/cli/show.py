@@ -37,6 +37,9 @@ def show_json(study: Any, trials: list[Any], top: int) -> str:
     shown = {"study": study.study_name, "counts": count_states(study, trials),
              "ladder": ladder, "confirmed": confirmations,
              "top": trial_rows(study, top, trials)}
+    first = study.user_attrs.get("script_run")
+    if isinstance(first, dict):  # --metric: the script as it is (without its LR curve)
+        shown["script_as_it_is"] = {k: first.get(k) for k in ("steps", "lr", "value", "metric")}
     # strict JSON: NaN and infinities (which Python would write bare) become null
     return json.dumps(json_ready(shown), indent=2, allow_nan=False)
 

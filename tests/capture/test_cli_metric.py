@@ -85,6 +85,8 @@ def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tm
     assert first["steps"] == 32 and first["reports"] == 4
     assert first["lr_curve"]["lrs"][:4] == [0.1] * 4 and min(first["lr_curve"]["lrs"]) == 0.05
     assert assert_curves_follow_their_schedules(study) >= 5
+    shown = json.loads(autolr_cli("show", "--json", cwd=tmp_path).stdout)
+    assert shown["script_as_it_is"]["steps"] == 32 and shown["script_as_it_is"]["lr"] == 0.1
     report = autolr_cli("report", "-o", "report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert "the script as it is (its own schedule)" in (tmp_path / "report.html").read_text()
