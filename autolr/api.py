@@ -89,7 +89,7 @@ def tune(
             configurations and the constant baseline on ``m`` fresh seeds (the same seeds for
             each), inside ``n_trials``; the winner is the best mean (see
             :mod:`autolr.search.confirmation`). ``0`` turns it off; the default spends about a
-            sixth of the budget.
+            sixth of the budget, and from ``n_trials=20`` on the top 3 on 2 fresh seeds.
     """
     if not callable(fn):
         raise _validation.fail("fn", _OWNER, "must be a zero-argument callable", fn)

@@ -10,9 +10,10 @@ mean over all its seeds; the single luckiest trial stays ``study.best_trial``.
 Confirmation runs are ordinary trials with the user attributes ``confirms`` (the number of the
 trial whose configuration they repeat), ``confirm_round`` (0 .. m-1) and their own ``seed``;
 they count toward ``n_trials``. By default they take about a sixth of the budget (at least the
-three runs that confirm the top two and the baseline on one fresh seed, never more than half of
-what the baselines leave), spent on as many configurations (up to 3) and seeds (up to 2) as it
-buys; see :func:`default_plan`.
+three runs that confirm the top two and the baseline on one fresh seed; from a budget of 20 full
+runs on, the top three and the baseline on two fresh seeds; never more than half of what the
+baselines leave), spent on as many configurations (up to 3) and seeds (up to 2) as it buys; see
+:func:`default_plan`.
 """
 
 from __future__ import annotations
@@ -33,14 +34,26 @@ MAX_SEEDS = 2
 MIN_SHARED_SEEDS = 2  # shared seeds before a paired difference has a standard error
 # (configurations, seeds) in the order the default plan prefers them as the budget grows
 _PLANS = ((1, 1), (2, 1), (3, 1), (2, 2), (3, 2))
+WIDE_FROM = 20  # full runs: from this budget on, confirmation buys at least the last plan
 
 
 def default_plan(n_trials: int, baselines: int) -> tuple[int, int]:
     """``(k, m)`` for a budget of ``n_trials`` full runs of which ``baselines`` are baselines:
     the largest plan whose runs (the constant baseline re-run too, when the study has one) fit
-    in a sixth of the budget, rounded up, and at least 3, but never more than half of what the
-    baselines leave for the search. ``(0, 0)`` when nothing fits."""
-    share = min(max(math.ceil(n_trials / 6), 3), (n_trials - baselines) // 2)
+    in a sixth of the budget, rounded up, and at least 3; from :data:`WIDE_FROM` full runs on,
+    at least the runs of the top 3 on 2 fresh seeds. Never more than half of what the baselines
+    leave for the search. ``(0, 0)`` when nothing fits.
+
+    Why the wider share from 20 runs: by then the search has run its structured part (the LR
+    line search, the baselines, the shape portfolio), and its further single-seed candidates
+    add more of the winner's curse (the luckiest of many noisy runs) than information. Replayed
+    on the six schedule tables (``benchmarks/replay_confirm_share.py``, 100 studies each), the
+    top 3 on 2 seeds at N = 20 had a lower regret than the top 3 on 1 on every table, with the
+    intervals apart on four; at N = 10 a wider share cut the line search short and lost."""
+    share = max(math.ceil(n_trials / 6), 3)
+    if n_trials >= WIDE_FROM:
+        share = max(share, plan_runs(_PLANS[-1], with_baseline=baselines > 0))
+    share = min(share, (n_trials - baselines) // 2)
     plan = (0, 0)
     for k, m in _PLANS:
         if plan_runs((k, m), with_baseline=baselines > 0) <= share:
