@@ -381,3 +381,16 @@ def test_autolr_confirm_on_a_study_tuned_from_python_says_what_to_do(tmp_path):
     result = _autolr("confirm", "--study", "p", cwd=tmp_path)
     assert result.returncode == 1
     assert "autolr.confirm(train" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "given", "passed"), [
+    ("--seed", ["--epochs", "3", "--seed", "1"], ["--epochs", "3", "--seed", "42"]),
+    ("--seed", ["--seed=1", "--epochs=3"], ["--epochs=3", "--seed", "42"]),
+    ("--seed=", ["--seed=1", "--epochs=3"], ["--epochs=3", "--seed=42"]),
+    ("--seed=", ["--seed", "1"], ["--seed=42"]),
+    ("seed=", ["trainer.max_epochs=3", "seed=1"], ["trainer.max_epochs=3", "seed=42"]),
+])
+def test_seed_arg_as_two_arguments_or_one_key_value(option, given, passed):
+    from autolr.trials.workers import with_seed_arg
+
+    assert with_seed_arg(given, option, 42) == passed

@@ -305,6 +305,8 @@ def seeds_itself_message(origin: FrozenTrial, repeat: FrozenTrial) -> str:
         f"reported exactly the same value ({origin.value:.10g}): the script seeds itself, so "
         "every trial trains on the same draw and the study cannot tell a better schedule from "
         "a lucky seed. Pass each trial's seed to it (autolr tune SCRIPT --seed-arg --seed, "
-        "naming the option your script reads its seed from), or seed from autolr.seed() in the "
-        "script: torch.manual_seed(autolr.seed(default=args.seed))."
+        "naming the option your script reads its seed from; --seed-arg --seed= for a parser "
+        "that takes only --key=value), or seed from autolr.seed() in the script: "
+        "torch.manual_seed(autolr.seed(default=args.seed)). A script with no seed option and a "
+        "fixed seed of its own needs one before its schedules can be told apart."
     )

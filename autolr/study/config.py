@@ -253,9 +253,11 @@ def _confirm(value: Any, owner: str) -> tuple[int, int] | None:
 def _seed_arg(value: Any, owner: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.startswith("-") or len(value) < 2 or " " in value:
+    if (not isinstance(value, str) or len(value) < 2 or " " in value
+            or not (value.startswith("-") or value.endswith("="))):
         raise _validation.fail("seed_arg", owner, "must be the script's option for its seed, "
-                               "such as '--seed'", value)
+                               "such as '--seed' (passed as --seed N), or '--seed=' or 'seed=' "
+                               "(passed as one argument, --seed=N)", value)
     return value
 
 

@@ -67,17 +67,21 @@ class Slot:
 
 def with_seed_arg(args: list[str], option: str, seed: int) -> list[str]:
     """``args`` with ``option`` set to ``seed``: every ``option X`` or ``option=X`` given is
-    replaced by one ``option seed`` at the end."""
+    replaced by one ``option seed`` at the end; an ``option`` ending with ``=`` (``--seed=``, for
+    a script whose parser takes only ``--key=value``, or ``seed=`` for Hydra) by one
+    ``option<seed>``."""
+    joined = option.endswith("=")
+    name = option[:-1] if joined else option
     kept: list[str] = []
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg == option:
+        elif arg == name:
             skip = True
-        elif not arg.startswith(f"{option}="):
+        elif not arg.startswith(f"{name}="):
             kept.append(arg)
-    return [*kept, option, str(seed)]
+    return [*kept, f"{name}={seed}"] if joined else [*kept, name, str(seed)]
 
 
 def rejected_seed_arg(option: str | None, output: str) -> bool:
