@@ -174,7 +174,7 @@ def test_a_resumed_study_keeps_its_first_run_and_its_metric(tmp_path):
 
 def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
     example = Path(__file__).resolve().parents[2] / "examples" / "plain_digits.py"
-    ran = autolr_cli("tune", str(example), "--metric", "val_loss", "--trials", "5",
+    ran = autolr_cli("tune", str(example), "--metric", "val_loss", "--trials", "4",
                      "--seed-arg", "--seed", "--", "--epochs", "2", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "The script as it is: 46 optimizer steps, its LR peaks at 0.05" in ran.stdout
@@ -187,8 +187,6 @@ def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
                         cwd=tmp_path)
     assert longer.returncode == 0, longer.stderr
     assert "over 69 optimizer steps" in longer.stderr and "Warning" not in longer.stderr
-    short = autolr_cli("run", str(example), "--", "--epochs", "3", cwd=tmp_path)
-    assert "Run again with --total-steps 69" in short.stderr
 
 
 def test_a_script_whose_length_changes_between_runs_is_warned_with_both_numbers(tmp_path):
