@@ -99,10 +99,12 @@ def _lr_curve(
     )
 
 
-def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURVES) -> LrCurves:
+def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURVES, *,
+              script_run: object = None) -> LrCurves:
     """The LR curves of the best ``top`` complete trials (as recorded; a configuration confirmed
     on fresh seeds with its mean), and the winner against each baseline's schedule over the
-    whole run."""
+    whole run; under ``--metric``, against the script as it is too (``script_run``: the study's
+    record of its first run, with the LR curve the script set)."""
     configs = {c.number: c for c in confirmed_configs(direction, trials)}
     ranked = [t for _, t in standing(direction, trials, tuple(configs.values()))]
     best = ranked[0] if ranked else None
@@ -127,7 +129,30 @@ def lr_curves(direction: str, trials: Sequence[FrozenTrial], top: int = TOP_CURV
             curve = _lr_curve(trial, prefer_planned=True, confirmed=configs.get(trial.number))
             if curve is not None:
                 versus.append(curve)
+        own = script_as_it_is(script_run)
+        if own is not None:
+            versus.append(own)
     return LrCurves(top_curves, tuple(versus), _step_unit(trials))
+
+
+def script_as_it_is(record: object, limit: int = MAX_LR_POINTS) -> Curve | None:
+    """The LR the script set in the study's first run (``--metric``), as a baseline's curve;
+    None without a readable record."""
+    if not isinstance(record, Mapping):
+        return None
+    curve = record.get("lr_curve")
+    steps = curve.get("steps") if isinstance(curve, Mapping) else None
+    lrs = curve.get("lrs") if isinstance(curve, Mapping) else None
+    if not isinstance(steps, list) or not isinstance(lrs, list) or len(steps) != len(lrs):
+        return None
+    pairs = [(s, float(v)) for s, v in zip(steps, lrs, strict=True) if _finite(s) and _finite(v)]
+    if not pairs:
+        return None
+    keep = _even(len(pairs), limit)
+    value = record.get("value")
+    return Curve(-1, "its own", "complete", float(value) if _finite(value) else None,
+                 tuple(pairs[i][0] for i in keep), tuple(pairs[i][1] for i in keep),
+                 baseline="the script as it is")
 
 
 # --- learning curves ---------------------------------------------------------------------------

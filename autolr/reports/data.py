@@ -122,7 +122,7 @@ def get_report_data(study: optuna.Study) -> ReportData:
     return ReportData(
         summary=summarize(study.study_name, direction, view.user_attrs, trials),
         families=family_order(trials),
-        lr_curves=lr_curves(direction, trials),
+        lr_curves=lr_curves(direction, trials, script_run=view.user_attrs.get("script_run")),
         learning_curves=learning_curves(direction, trials, ladder),
         leaderboard=leaderboard(direction, trials),
         top_trials=top_trials(direction, trials),

@@ -89,7 +89,9 @@ def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tm
     assert shown["script_as_it_is"]["steps"] == 32 and shown["script_as_it_is"]["lr"] == 0.1
     report = autolr_cli("report", "-o", "report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
-    assert "the script as it is (its own schedule)" in (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "the script as it is (its own schedule)" in page  # the baselines' table
+    assert "baseline the script as it is" in page  # its LR curve beside the winner's
     # autolr run with a trial's schedule and seed gives that trial's value
     trial = next(t for t in study.trials if t.value is not None and "confirms" not in t.user_attrs)
     schedule = tmp_path / "trial.json"
