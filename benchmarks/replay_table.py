@@ -14,7 +14,10 @@ For each tabulated length (the full run and each rung), a regressor maps the fea
 mean over the seeds of the (log) values at every report of that length; a configuration is then
 the prediction plus the *residual* of one tabulated run (that run's values less its
 configuration's seed mean) of one of the configuration's nearest tabulated neighbours, drawn
-from the trial's seed: the noise keeps the table's size and its correlation along a run.
+from the trial's seed: the noise keeps the table's size and its correlation along a run. The
+sum is kept within the lowest and highest value any tabulated run had at that report, so a
+residual from a neighbour whose seeds disagree wildly (a hot LR) never makes a value no run
+reached (an accuracy above 1).
 Divergence comes the same way: when the drawn neighbour's run diverged, the replayed run
 reports a non-finite value at the report where that run did.
 
@@ -104,6 +107,10 @@ class LengthModel:
     model: Any = None  # features -> mean (log) values at each report
     scale: np.ndarray | None = None  # feature standardisation for the neighbour search
     neighbours: Any = None
+    # per report, the lowest and highest (log) value any tabulated run had: a replayed value
+    # never leaves them (a residual from a noisy neighbour must not give an accuracy above 1)
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
 
 class ScheduleTable:
@@ -153,6 +160,7 @@ class ScheduleTable:
             values, axis=(0, 1))
         filled = np.where(np.isfinite(values), values, worst[None, None, :])
         lm.mean = filled.mean(axis=1)
+        lm.low, lm.high = np.nanmin(values, axis=(0, 1)), np.nanmax(values, axis=(0, 1))
         lm.scale = self.x.std(axis=0) + 1e-9
         from sklearn.neighbors import NearestNeighbors
 
@@ -200,7 +208,8 @@ class ScheduleTable:
         row = int(idx[0, rng.integers(len(idx[0]))])
         s = int(rng.integers(lm.values.shape[1]))
         residual = lm.values[row, s] - lm.mean[row]
-        values = from_log(mean + np.nan_to_num(residual), self.direction)
+        values = from_log(np.clip(mean + np.nan_to_num(residual), lm.low, lm.high),
+                          self.direction)
         diverged = int(lm.diverged_at[row, s])
         result = []
         for i, (step, value) in enumerate(zip(self.report_steps[: lm.reports], values,
