@@ -37,7 +37,9 @@ def show_json(study: Any, trials: list[Any], top: int) -> str:
     shown = {"study": study.study_name, "counts": count_states(study, trials),
              "ladder": ladder, "confirmed": confirmations,
              "top": trial_rows(study, top, trials)}
-    first = study.user_attrs.get("script_run")
+    from autolr.trials.first_run import SCRIPT_RUN_ATTR
+
+    first = study.user_attrs.get(SCRIPT_RUN_ATTR)
     if isinstance(first, dict):  # --metric: the script as it is (without its LR curve)
         shown["script_as_it_is"] = {k: first.get(k) for k in ("steps", "lr", "value", "metric")}
     # strict JSON: NaN and infinities (which Python would write bare) become null
@@ -290,7 +292,9 @@ def own_schedule_lines(study: Any, winner_mean: float | None) -> list[str]:
     and, when the winner's mean does not beat it, the advice to keep it."""
     import math
 
-    record = study.user_attrs.get("script_run")
+    from autolr.trials.first_run import SCRIPT_RUN_ATTR
+
+    record = study.user_attrs.get(SCRIPT_RUN_ATTR)
     value = record.get("value") if isinstance(record, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return []
