@@ -193,9 +193,10 @@ def test_a_script_whose_length_changes_between_runs_is_warned_with_both_numbers(
     varying = STEPLR.replace("for _ in range(8):", "for _ in range(8 + args.seed % 3):")
     (tmp_path / "train.py").write_text(varying)
     ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "4", "--seed-arg",
-                     "--seed", "--confirm", "0", cwd=tmp_path)
+                     "--seed", "--confirm", "0", "--seed", "0", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    first = re.search(r"The script as it is: (\d+) optimizer steps", ran.stdout).group(1)
+    text = re.sub(r"\s+", " ", ran.stdout)  # the console wraps long lines
+    first = re.search(r"The script as it is: (\d+) optimizer steps", text).group(1)
     warned = re.findall(r"This run took (\d+) optimizer steps; the study's schedules are made "
-                        r"for (\d+)", ran.stdout.replace("\n", " "))
+                        r"for (\d+)", text)
     assert warned and all(made == first and took != first for took, made in warned)
