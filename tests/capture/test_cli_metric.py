@@ -13,9 +13,9 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
 
 from autolr import ScheduleSpec, export
+from tests.capture.test_step_hooks import reference
 
 STEPLR = textwrap.dedent(
     """
@@ -43,17 +43,6 @@ STEPLR = textwrap.dedent(
 def autolr_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autolr", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
-
-
-def reference(spec: ScheduleSpec, steps: int) -> list[float]:
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    scheduler = spec.build(optimizer)
-    lrs = []
-    for _ in range(steps):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return lrs
 
 
 def assert_curves_follow_their_schedules(study: optuna.Study) -> int:
