@@ -116,7 +116,7 @@ LADDER = textwrap.dedent(
 def test_the_ladder_shortens_runs_of_a_gpt_style_loop(tmp_path):
     (tmp_path / "train.py").write_text(LADDER)
     ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "6", "--search",
-                     "ladder", "--seed-arg", "--seed", cwd=tmp_path)
+                     "ladder", "--seed-arg", "--seed", "--seed", "2", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     study = optuna.load_study(study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db")
     shortened = [t for t in study.trials if t.user_attrs.get("reason") == "shortened"]
