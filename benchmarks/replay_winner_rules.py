@@ -16,7 +16,6 @@ differences, with 95% intervals.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import sys
 import warnings
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from replay_paired import interval, read
+
 RULES = ("mean", "fresh", "worst")
 _tables: dict[str, Any] = {}
 
@@ -75,12 +76,12 @@ def measure(names: str, budgets: str, seeds: int, out: str) -> None:
 
 
 def _interval(values: list[float]) -> str:
-    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values))
-    return f"{statistics.fmean(values):+.3f}±{half:.3f}"
+    mean, half = interval(values)
+    return f"{mean:+.3f}±{half:.3f}"
 
 
 def summary(path: str) -> None:
-    rows = [r for r in map(json.loads, Path(path).read_text().splitlines()) if "mean" in r]
+    rows = [r for r in read(Path(path)) if "mean" in r]
     for key in sorted({(r["w"], r["n"]) for r in rows}):
         cell = [r for r in rows if (r["w"], r["n"]) == key]
         line = f"{key[0]:9s} N={key[1]:2d} ({len(cell)})"

@@ -47,7 +47,7 @@ def default_plan(n_trials: int, baselines: int) -> tuple[int, int]:
     Why the wider share from 20 runs: by then the search has run its structured part (the LR
     line search, the baselines, the shape portfolio), and its further single-seed candidates
     add more of the winner's curse (the luckiest of many noisy runs) than information. Replayed
-    on the six schedule tables (``benchmarks/replay_confirm_share.py``, 100 studies each), the
+    on the six schedule tables (``benchmarks/replay_paired.py``, 100 studies each), the
     top 3 on 2 seeds at N = 20 had a lower regret than the top 3 on 1 on every table, with the
     intervals apart on four; at N = 10 a wider share cut the line search short and lost."""
     share = max(math.ceil(n_trials / 6), 3)
