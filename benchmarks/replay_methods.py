@@ -44,13 +44,14 @@ def built_spec(scheduler: Any) -> autolr.ScheduleSpec:
                                warmup_steps=m.warmup_steps)
 
 
-def replayed_script(table: Any, cost: Cost) -> Callable[[], None]:
-    """A training function for ``autolr.tune`` whose reports come from ``table``."""
+def replayed_script(table: Any, cost: Cost, lr_shift: float = 1.0) -> Callable[[], None]:
+    """A training function for ``autolr.tune`` whose reports come from ``table``; the script's
+    LR is the table's times ``lr_shift`` (a script whose author picked another LR)."""
     import torch
 
     def train() -> None:
         param = torch.zeros(1, requires_grad=True)
-        optimizer = torch.optim.SGD([param], lr=table.base_lr)
+        optimizer = torch.optim.SGD([param], lr=table.base_lr * lr_shift)
         scheduler = autolr.scheduler(optimizer, total_steps=table.total)
         reports = table.curve(built_spec(scheduler), autolr.seed() or 0)
         cost.runs += 1

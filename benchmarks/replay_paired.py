@@ -6,11 +6,13 @@ rule kept for comparison, see :data:`VARIANTS`). Every replayed study is a line 
 file, so a stopped measurement resumes where it stopped.
 
     python benchmarks/replay_paired.py measure digits,friedman,char,logreg 10,20 100 OUT \\
-        [default,halfway_refine]
-    python benchmarks/replay_paired.py summary OUT
+        [default,vertex_refine] [SPREAD]
+    python benchmarks/replay_paired.py summary OUT [REFERENCE]
 
-``summary`` prints each variant's mean normalized regret and its paired difference from the
-default (same workload, budget and search seed), with 95% intervals.
+``SPREAD`` (decades, default 0) shifts each study's script LR by a factor drawn from its search
+seed (:func:`lr_shift`). ``summary`` prints each variant's mean normalized regret and its paired
+difference from the default (or from the variant REFERENCE: same workload, budget and search
+seed), with 95% intervals.
 """
 
 from __future__ import annotations
@@ -26,50 +28,97 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 _tables: dict[str, Any] = {}
 
 
-def _halfway_refine() -> dict[str, Any]:
-    """The line search's refinement before the parabola: one run halfway (in log LR) to the
-    better neighbour, and the shapes centred on the best run's LR."""
+MIN_SPACING_DECADES = 0.1  # vertex_refine: no refining run this close (x1.26) to one made
+MAX_REFINES = 2  # vertex_refine: refining runs at most
+
+
+def _vertex(points: list[tuple[float, float | None]], best_x: float) -> float | None:
+    """The log LR of the lowest point of the parabola through the best run and its nearest
+    finished neighbour on each side (None without one on both sides); it lies between them."""
+    def side(sign: int) -> tuple[float, float] | None:
+        near = [p for p in points if sign * (p[0] - best_x) > 1e-6]
+        p = min(near, key=lambda q: abs(q[0] - best_x), default=None)
+        return None if p is None or p[1] is None or not math.isfinite(p[1]) else (p[0], p[1])
+
+    down, up = side(-1), side(1)
+    if down is None or up is None:
+        return None
+    y1 = min(y for x, y in points if abs(x - best_x) <= 1e-6 and y is not None)
+    (x0, y0), x1, (x2, y2) = down, best_x, up
+    a, b = (x1 - x0) * (y1 - y2), (x1 - x2) * (y1 - y0)
+    if abs(a - b) <= 1e-300:
+        return x1
+    return min(max(x1 - 0.5 * ((x1 - x0) * a - (x1 - x2) * b) / (a - b), x0), x2)
+
+
+def _vertex_refine(name: str) -> dict[str, Any]:
+    """``lr_first`` whose line search, once bracketed, refines at the vertex of the parabola
+    through its best run and their neighbours (Brent's successive parabolic interpolation; up
+    to :data:`MAX_REFINES` runs, none within :data:`MIN_SPACING_DECADES` of a run made; halfway
+    to the better neighbour with one side only) and hands that vertex on to the shapes."""
     from autolr.search import lr_first, strategies
 
-    class HalfwayRefine(lr_first.LrFirstSearch):
-        name = "lr_first_halfway"
-        max_refines = 1
+    class VertexRefine(lr_first.LrFirstSearch):
+        name = "lr_first_vertex"
 
-        def _refine_target(self, points: Any, best_x: float) -> float | None:
-            down, up = lr_first._bracket(points, best_x)
-            sides = [p for p in (down, up) if p is not None]
-            neighbour = min(sides, key=lambda p: lr_first._rank(p[1]), default=None)
-            if neighbour is None or abs(neighbour[0] - best_x) <= lr_first.REFINE_DECADES:
-                return None
-            return (best_x + neighbour[0]) / 2
+        def _refine(self, points: Any, best_x: float) -> tuple[str, float]:
+            # a refining run is one off the line search's grid of x3.16 steps
+            refines = sum(1 for x, _ in points
+                          if abs(x / lr_first.STEP_DECADES - round(x / lr_first.STEP_DECADES))
+                          > 1e-6)
+            target = _vertex(points, best_x)
+            if target is None:
+                step = super()._refine(points, best_x)
+                if step[0] == "done":
+                    return step
+                target = math.log10(step[1])
+            near = min(abs(target - x) for x, _ in points) <= MIN_SPACING_DECADES
+            if near or refines >= MAX_REFINES:
+                return "done", self._found(points, best_x)
+            return "line", self._scale(target)
 
-        def _centre(self, points: Any, best_x: float) -> float:
-            return best_x
+        def _found(self, points: Any, best_x: float) -> float:
+            vertex = _vertex(points, best_x)
+            return best_x if vertex is None else vertex
 
-    if "lr_first_halfway" not in strategies.strategy_names():
-        strategies.register_strategy(HalfwayRefine)
-    return {"search": "lr_first_halfway"}
+    if "lr_first_vertex" not in strategies.strategy_names():
+        strategies.register_strategy(VertexRefine)
+    return {"search": "lr_first_vertex"}
 
 
-# name: what it is, and a function that returns its autolr.tune options (registering a
-# strategy first where the variant needs one)
-VARIANTS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
-    "default": ("autolr.tune's default search", dict),
-    "halfway_refine": ("lr_first with one refining run halfway to the better neighbour, the "
-                       "shapes at the best run's LR", _halfway_refine),
-    "c12": ("the default, confirmation top 1 on 2 seeds", lambda: {"confirm": (1, 2)}),
-    "c22": ("the default, confirmation top 2 on 2 seeds", lambda: {"confirm": (2, 2)}),
-    "c32": ("the default, confirmation top 3 on 2 seeds", lambda: {"confirm": (3, 2)}),
-    "c23": ("the default, confirmation top 2 on 3 seeds", lambda: {"confirm": (2, 3)}),
+# name: what it is, and a function of the workload that returns its autolr.tune options
+# (registering a strategy first where the variant needs one)
+VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "default": ("autolr.tune's default search", lambda name: {}),
+    "vertex_refine": ("lr_first refining at the parabola's vertex, the shapes there",
+                      _vertex_refine),
+    "no_pruning": ("the default without a pruner", lambda name: {"pruner": "none"}),
+    "vertex_no_pruning": ("vertex_refine without a pruner",
+                          lambda name: {**_vertex_refine(name), "pruner": "none"}),
+    "c12": ("the default, confirmation top 1 on 2 seeds", lambda name: {"confirm": (1, 2)}),
+    "c22": ("the default, confirmation top 2 on 2 seeds", lambda name: {"confirm": (2, 2)}),
+    "c32": ("the default, confirmation top 3 on 2 seeds", lambda name: {"confirm": (3, 2)}),
+    "c23": ("the default, confirmation top 2 on 3 seeds", lambda name: {"confirm": (2, 3)}),
 }
 
 
-def one(job: tuple[str, int, int, str]) -> dict[str, Any]:
-    """One replayed study of ``(workload, budget, search seed, variant)``."""
+def lr_shift(seed: int, spread: float) -> float:
+    """log10 of the factor a study's script LR is shifted by: uniform in [-spread, spread]
+    decades, drawn from the search seed (the same for every variant: the comparison stays
+    paired). The tables' own LR happens to lie a whole number of line-search steps (x3.16) from
+    the best LR on some workloads, which favours any rule that samples that grid; a shifted LR
+    puts the best LR anywhere between the grid's points, as a new script's LR would."""
+    return float(np.random.default_rng([seed, 7919]).uniform(-spread, spread)) if spread else 0.0
+
+
+def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
+    """One replayed study of ``(workload, budget, search seed, variant, LR spread)``."""
     import optuna
     import replay_methods
     from replay_table import load_table
@@ -78,17 +127,21 @@ def one(job: tuple[str, int, int, str]) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name, n, seed, variant = job
+    name, n, seed, variant, spread = job
     table = _tables.get(name) or _tables.setdefault(name, load_table(name))
     replay_methods.use_portfolio_for(name)
-    options = VARIANTS[variant][1]()
-    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost()),
-                         n_trials=n, seed=seed, direction=table.direction,
+    options = VARIANTS[variant][1](name)
+    shift = lr_shift(seed, spread)
+    script = replay_methods.replayed_script(table, replay_methods.Cost(), 10**shift)
+    result = autolr.tune(script, n_trials=n, seed=seed, direction=table.direction,
                          study_name="paired", **options)
     value = table.true_value(result.best_spec)
-    return {"w": name, "n": n, "seed": seed, "variant": variant, "regret": table.regret(value),
-            "worse": table.worse(value, table.own_value()), "family": result.best_spec.family,
-            "lr_scale": result.best_spec.lr / table.base_lr}
+    own = replay_methods.own_spec(table)
+    own_value = table.true_value(own.replace(lr=own.lr * 10**shift))
+    row = {"w": name, "n": n, "seed": seed, "variant": variant, "regret": table.regret(value),
+           "worse": table.worse(value, own_value), "family": result.best_spec.family,
+           "lr_scale": result.best_spec.lr / table.base_lr}
+    return {**row, "shift": shift} if spread else row
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -105,13 +158,14 @@ def read(path: Path) -> list[dict[str, Any]]:
 
 
 def measure(names: str, budgets: str, seeds: int, out: str,
-            variants: str = "default,halfway_refine") -> None:
-    """Replay what ``out`` does not hold yet, two processes at a time."""
+            variants: str = "default,vertex_refine", spread: str = "0") -> None:
+    """Replay what ``out`` does not hold yet, two processes at a time; ``spread``: the script's
+    LR is shifted by up to this many decades either way (see :func:`lr_shift`)."""
     done = {(r["w"], r["n"], r["seed"], r["variant"]) for r in read(Path(out))}
-    jobs = [(w, int(n), s, v) for w in names.split(",") for n in budgets.split(",")
-            for v in variants.split(",") for s in range(seeds)
+    jobs = [(w, int(n), s, v, float(spread)) for w in names.split(",")
+            for n in budgets.split(",") for v in variants.split(",") for s in range(seeds)
             if (w, int(n), s, v) not in done]
-    unknown = {v for *_, v in jobs} - set(VARIANTS)
+    unknown = {job[3] for job in jobs} - set(VARIANTS)
     if unknown:
         raise SystemExit(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
     with Pool(2) as pool, open(out, "a", encoding="utf-8") as handle:
@@ -146,6 +200,6 @@ def summary(path: str, reference: str = "default") -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "summary":
-        summary(sys.argv[2])
+        summary(*sys.argv[2:4])
     else:
-        measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:7])
+        measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:8])
