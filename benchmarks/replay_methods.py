@@ -109,9 +109,11 @@ def own_spec(table: Any) -> autolr.ScheduleSpec:
     return autolr.ScheduleSpec.from_json(row["spec"])
 
 
-def run_method(method: str, table: Any, n: int, seed: int) -> tuple[autolr.ScheduleSpec, Cost]:
+def run_method(method: str, table: Any, n: int, seed: int,
+               lr_shift: float = 1.0) -> tuple[autolr.ScheduleSpec, Cost]:
     """One replayed study of ``method`` with the compute of ``n`` full runs, search seed
-    ``seed``: the winner's schedule and the cost."""
+    ``seed``, for a script whose LR is the table's times ``lr_shift``: the winner's schedule
+    and the cost."""
     import optuna
 
     cost = Cost()
@@ -121,12 +123,14 @@ def run_method(method: str, table: Any, n: int, seed: int) -> tuple[autolr.Sched
         options = AUTOLR_METHODS[method]
         if options.get("search", DEFAULT_SEARCH) == "lr_first":
             use_portfolio_for(table.name)
-        result = autolr.tune(replayed_script(table, cost), n_trials=n, seed=seed,
+        result = autolr.tune(replayed_script(table, cost, lr_shift), n_trials=n, seed=seed,
                              direction=table.direction, study_name=f"replay_{method}",
                              **options)
         return result.best_spec, cost
     own = own_spec(table)
-    low, high = table.base_lr / 10, table.base_lr * 10
+    own = own.replace(lr=own.lr * lr_shift)
+    base_lr = table.base_lr * lr_shift
+    low, high = base_lr / 10, base_lr * 10
     if method in ("optuna_lr", "gp_lr"):
         sampler = (optuna.samplers.TPESampler(seed=seed) if method == "optuna_lr"
                    else optuna.samplers.GPSampler(seed=seed))
@@ -140,7 +144,7 @@ def run_method(method: str, table: Any, n: int, seed: int) -> tuple[autolr.Sched
                             warmup=True, direction=table.direction)
 
         def family(trial: Any) -> autolr.ScheduleSpec:
-            return space.sample(trial, table.base_lr, table.total)
+            return space.sample(trial, base_lr, table.total)
 
         return hand_loop(table, cost, n, seed, family,
                          optuna.samplers.TPESampler(seed=seed)), cost
