@@ -138,3 +138,23 @@ def test_the_default_search_replayed_stays_as_good_as_measured(bench, table):
         spec, _ = bench["methods"].run_method("default", table, GUARD_BUDGET, seed)
         regrets.append(table.regret(table.true_value(spec)))
     assert float(np.mean(regrets)) < GUARD_THRESHOLD, regrets
+
+
+def test_a_shifted_script_lr_moves_the_search_of_autolr_and_of_a_hand_written_study(bench, table):
+    import replay_paired
+
+    import autolr
+
+    shifts = [replay_paired.lr_shift(seed, 0.5) for seed in range(40)]
+    assert all(-0.5 <= s <= 0.5 for s in shifts) and len(set(shifts)) == 40
+    assert replay_paired.lr_shift(3, 0.5) == replay_paired.lr_shift(3, 0.5)  # every variant's
+    assert replay_paired.lr_shift(3, 0.0) == 0.0
+    factor = 10 ** shifts[1]
+    result = autolr.tune(bench["methods"].replayed_script(table, bench["methods"].Cost(), factor),
+                         n_trials=4, seed=1, direction=table.direction, confirm=0)
+    constant = next(t for t in result.study.trials if t.user_attrs.get("baseline") == "constant")
+    spec = autolr.ScheduleSpec.from_json(constant.user_attrs["spec"])
+    assert spec.lr == pytest.approx(table.base_lr * factor)  # the script's own LR, shifted
+    # a hand-written study searches around the shifted LR too: x0.1 to x10 of it
+    spec, _ = bench["methods"].run_method("optuna_lr", table, 6, 1, factor)
+    assert table.base_lr * factor / 10 <= spec.lr <= table.base_lr * factor * 10
