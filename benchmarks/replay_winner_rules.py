@@ -1,14 +1,21 @@
-"""Which confirmed configuration should win: three rules compared on the same replayed studies.
+"""Which confirmed configuration should win: rules compared on the same replayed studies.
 
 Each replayed default study (``search="lr_first"``) is run once; the winner is then picked from
-its confirmed configurations by three rules, so the comparison is paired:
+its confirmed configurations by each rule, so the comparison is paired:
 
 - ``mean``: the best mean over the first run and the confirmation runs (autolr's rule);
 - ``fresh``: the best mean over the confirmation runs alone (free of the selection's bias);
-- ``worst``: the best worst seed (pessimistic: a configuration whose seeds disagree loses).
+- ``worst``: the best worst seed (pessimistic: a configuration whose seeds disagree loses);
+- ``bound``: the best mean plus one standard error of it (a noisy configuration, such as one
+  at a hot LR, must win by more);
+- ``guarded``: the best mean, unless its paired difference from the constant baseline on the
+  shared confirmation seeds is within noise (under two standard errors): then the constant
+  baseline (the script's LR held).
 
-``python benchmarks/replay_winner_rules.py measure digits,friedman,char,logreg 10,20 100 OUT``
-appends one line per study (normalized regret of each rule's winner) to OUT;
+``python benchmarks/replay_winner_rules.py measure digits,friedman,char,logreg 10,20 100 OUT
+[SPREAD]`` appends one line per study (normalized regret of each rule's winner, and whether it
+is worse than the script's own schedule) to OUT; SPREAD shifts each study's script LR as
+``replay_paired.py`` does;
 ``python benchmarks/replay_winner_rules.py summary OUT`` prints each rule's mean and the paired
 differences, with 95% intervals.
 """
@@ -16,6 +23,7 @@ differences, with 95% intervals.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 import warnings
@@ -24,14 +32,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from replay_paired import interval, read
+from replay_paired import interval, lr_shift, read
 
-RULES = ("mean", "fresh", "worst")
+RULES = ("mean", "fresh", "worst", "bound", "guarded")
 _tables: dict[str, Any] = {}
 
 
-def one(job: tuple[str, int, int]) -> dict[str, Any]:
-    """One replayed default study of ``(workload, budget, seed)`` and each rule's winner."""
+def one(job: tuple[str, int, int, float]) -> dict[str, Any]:
+    """One replayed default study of ``(workload, budget, seed, LR spread)`` and each rule's
+    winner."""
     import optuna
     import replay_methods
     from replay_table import load_table
@@ -41,12 +50,15 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name, n, seed = job
+    name, n, seed, spread = job
     table = _tables.get(name) or _tables.setdefault(name, load_table(name))
     replay_methods.use_portfolio_for(name)
-    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost()),
+    shift = 10 ** lr_shift(seed, spread)
+    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
                          n_trials=n, seed=seed, direction=table.direction, study_name="rules",
                          search="lr_first")
+    own = replay_methods.own_spec(table)
+    own_value = table.true_value(own.replace(lr=own.lr * shift))
     trials = result.study.get_trials(deepcopy=False)
     sign = 1 if table.direction == "minimize" else -1
     every = confirmation.confirmed(trials)
@@ -58,17 +70,27 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
         "fresh": lambda c: sign * statistics.fmean(
             [v for r, v in zip(c.rounds, c.values, strict=True) if r is not None]),
         "worst": lambda c: max(sign * v for v in c.values),
+        "bound": lambda c: sign * c.mean + c.std / math.sqrt(len(c.values)),
     }
-    for rule, key in keys.items():
-        best = min(every, key=lambda c, key=key: (key(c), c.number))
+    picks = {rule: min(every, key=lambda c, key=key: (key(c), c.number))
+             for rule, key in keys.items()}
+    constant = next((c for c in every if c.baseline == "constant"), None)
+    comparison = confirmation.against_baseline(picks["mean"], every)
+    picks["guarded"] = (constant if constant is not None and comparison is not None
+                        and not comparison.too_few_seeds and comparison.within_noise
+                        else picks["mean"])
+    for rule, best in picks.items():
         spec = autolr.ScheduleSpec.from_json(trials[best.number].user_attrs["spec"])
-        row[rule] = table.regret(table.true_value(spec))
+        value = table.true_value(spec)
+        row[rule] = table.regret(value)
+        row[f"{rule}_worse"] = table.worse(value, own_value)
     return row
 
 
-def measure(names: str, budgets: str, seeds: int, out: str) -> None:
-    jobs = [(w, int(n), s) for w in names.split(",") for n in budgets.split(",")
-            for s in range(seeds)]
+def measure(names: str, budgets: str, seeds: int, out: str, spread: str = "0") -> None:
+    done = {(r["w"], r["n"], r["seed"]) for r in read(Path(out))}
+    jobs = [(w, int(n), s, float(spread)) for w in names.split(",")
+            for n in budgets.split(",") for s in range(seeds) if (w, int(n), s) not in done]
     with Pool(2) as pool, open(out, "a", encoding="utf-8") as handle:
         for row in pool.imap_unordered(one, jobs, chunksize=2):
             handle.write(json.dumps(row) + "\n")
@@ -85,9 +107,12 @@ def summary(path: str) -> None:
     for key in sorted({(r["w"], r["n"]) for r in rows}):
         cell = [r for r in rows if (r["w"], r["n"]) == key]
         line = f"{key[0]:9s} N={key[1]:2d} ({len(cell)})"
-        for rule in RULES:
+        rules = [rule for rule in RULES if all(rule in r for r in cell)]
+        for rule in rules:
             line += f"  {rule} {_interval([r[rule] for r in cell])}"
-        for rule in RULES[1:]:
+            if f"{rule}_worse" in cell[0]:
+                line += f" (worse than own {sum(r[f'{rule}_worse'] for r in cell)})"
+        for rule in rules[1:]:
             line += f" | {rule}-mean {_interval([r[rule] - r['mean'] for r in cell])}"
         print(line)
 
@@ -96,4 +121,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "summary":
         summary(sys.argv[2])
     else:
-        measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:7])
