@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import make_parser
-from harness.files import RESULTS, write_json
+from harness.files import RESULTS, read_lines, write_json
 from harness.jobs import run_all
 from harness.meta import git_commit, machine, now, versions
 from replay_table import TABLES, built_tables, load_table
@@ -88,19 +88,6 @@ def measure(names: list[str], methods: list[str], seeds: dict[int, int], jobs: i
         rate = (time.perf_counter() - start) / finished
         print(f"  {call[0]} {call[1]} N={call[2]}: {finished}/{total}, "
               f"{rate * (total - finished) / 60:.1f} min left", flush=True)
-
-
-def read_lines(path: Path) -> list[dict[str, Any]]:
-    """The finished studies of a replay file (a line cut short by a stop is skipped)."""
-    if not path.exists():
-        return []
-    lines = []
-    for text in path.read_text().splitlines():
-        try:
-            lines.append(json.loads(text))
-        except json.JSONDecodeError:
-            continue
-    return lines
 
 
 # --- validate -----------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from harness.files import read_lines
+
 _tables: dict[str, Any] = {}
 
 
@@ -151,24 +153,11 @@ def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     return {**row, "shift": shift} if spread else row
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """The finished studies of ``path`` (a line cut short by a stop is skipped)."""
-    if not path.exists():
-        return []
-    rows = []
-    for text in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(text))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
 def measure(names: str, budgets: str, seeds: int, out: str,
             variants: str = "default,vertex_refine", spread: str = "0") -> None:
     """Replay what ``out`` does not hold yet, two processes at a time; ``spread``: the script's
     LR is shifted by up to this many decades either way (see :func:`lr_shift`)."""
-    done = {(r["w"], r["n"], r["seed"], r["variant"]) for r in read(Path(out))}
+    done = {(r["w"], r["n"], r["seed"], r["variant"]) for r in read_lines(Path(out))}
     jobs = [(w, int(n), s, v, float(spread)) for w in names.split(",")
             for n in budgets.split(",") for v in variants.split(",") for s in range(seeds)
             if (w, int(n), s, v) not in done]
@@ -190,10 +179,16 @@ def interval(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), half
 
 
-def summary(path: str, reference: str = "default") -> None:
+def cells_of(path: str) -> dict[tuple[str, int, str], dict[int, dict[str, Any]]]:
+    """The replayed studies of ``path`` by (workload, budget, variant), then by search seed."""
     cells: dict[tuple[str, int, str], dict[int, dict[str, Any]]] = defaultdict(dict)
-    for row in read(Path(path)):
+    for row in read_lines(Path(path)):
         cells[(row["w"], row["n"], row["variant"])][row["seed"]] = row
+    return cells
+
+
+def summary(path: str, reference: str = "default") -> None:
+    cells = cells_of(path)
     for (name, n, variant), rows in sorted(cells.items()):
         mean, half = interval([r["regret"] for r in rows.values()])
         worse = sum(r["worse"] for r in rows.values())
@@ -211,9 +206,7 @@ def summary(path: str, reference: str = "default") -> None:
 def markdown(path: str, reference: str = "default") -> None:
     """Per workload and budget: ``reference``'s regret, the best other variant's, and the paired
     difference between them (other − reference) with its 95% interval."""
-    cells: dict[tuple[str, int, str], dict[int, dict[str, Any]]] = defaultdict(dict)
-    for row in read(Path(path)):
-        cells[(row["w"], row["n"], row["variant"])][row["seed"]] = row
+    cells = cells_of(path)
     budgets = sorted({n for _, n, _ in cells})
     head = " | ".join(f"{reference} N = {n} | best other N = {n} | other − {reference}"
                       for n in budgets)

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from replay_paired import interval, lr_shift, read
+from harness.files import read_lines
+from replay_paired import interval, lr_shift
 
 RULES = ("mean", "fresh", "worst", "bound", "guarded")
 _tables: dict[str, Any] = {}
@@ -88,7 +89,7 @@ def one(job: tuple[str, int, int, float]) -> dict[str, Any]:
 
 
 def measure(names: str, budgets: str, seeds: int, out: str, spread: str = "0") -> None:
-    done = {(r["w"], r["n"], r["seed"]) for r in read(Path(out))}
+    done = {(r["w"], r["n"], r["seed"]) for r in read_lines(Path(out))}
     jobs = [(w, int(n), s, float(spread)) for w in names.split(",")
             for n in budgets.split(",") for s in range(seeds) if (w, int(n), s) not in done]
     with Pool(2) as pool, open(out, "a", encoding="utf-8") as handle:
@@ -103,7 +104,7 @@ def _interval(values: list[float]) -> str:
 
 
 def summary(path: str) -> None:
-    rows = [r for r in read(Path(path)) if "mean" in r]
+    rows = [r for r in read_lines(Path(path)) if "mean" in r]
     for key in sorted({(r["w"], r["n"]) for r in rows}):
         cell = [r for r in rows if (r["w"], r["n"]) == key]
         line = f"{key[0]:9s} N={key[1]:2d} ({len(cell)})"

@@ -54,6 +54,20 @@ def load_json(path: Path) -> Any | None:
         return None
 
 
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    """The finished lines of a JSON-lines file that a measurement appends to as it goes (none
+    when it is missing; a line cut short by a stop is skipped, so a stopped run resumes)."""
+    if not path.exists():
+        return []
+    lines = []
+    for text in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError:
+            continue
+    return lines
+
+
 def finite(value: float | None) -> float | None:
     """A number for JSON: a non-finite one (or None) becomes None (``null``)."""
     if value is None or not math.isfinite(value):
