@@ -105,6 +105,7 @@ from autolr.reports.trial_facts import full_value as _value
 from autolr.reports.trial_facts import ranked as _ranked
 from autolr.reports.trial_facts import spec_field as _spec_number
 from autolr.search.ladder import Ladder, planned_ladder, rung_of
+from autolr.trials.first_run import SCRIPT_RUN_ATTR
 
 TOP_TRIALS = 10  # rows of the best-trials table
 MIN_IMPORTANCE_TRIALS = 5
@@ -122,7 +123,7 @@ def get_report_data(study: optuna.Study) -> ReportData:
     return ReportData(
         summary=summarize(study.study_name, direction, view.user_attrs, trials),
         families=family_order(trials),
-        lr_curves=lr_curves(direction, trials, script_run=view.user_attrs.get("script_run")),
+        lr_curves=lr_curves(direction, trials, script_run=view.user_attrs.get(SCRIPT_RUN_ATTR)),
         learning_curves=learning_curves(direction, trials, ladder),
         leaderboard=leaderboard(direction, trials),
         top_trials=top_trials(direction, trials),

@@ -42,6 +42,7 @@ from autolr.reports.trial_facts import step_unit_of as _step_unit
 from autolr.schedules.registry import get_family
 from autolr.search.ladder import SHORTENED, planned_ladder, planned_steps
 from autolr.search.lr_edge import lr_edge_warning, scale_bounds
+from autolr.trials.first_run import SCRIPT_RUN_ATTR
 
 
 def count_outcomes(trials: Iterable[FrozenTrial]) -> Counts:
@@ -226,7 +227,7 @@ def baseline_results(
 
 def own_schedule(user_attrs: Mapping[str, Any]) -> tuple[BaselineResult, ...]:
     """Under ``--metric``: the script as it is, from the study's first run (its one value)."""
-    record = user_attrs.get("script_run")
+    record = user_attrs.get(SCRIPT_RUN_ATTR)
     value = record.get("value") if isinstance(record, Mapping) else None
     if not _finite(value):
         return ()
