@@ -6,14 +6,19 @@
 
 ``measure`` replays, per table workload, budget N (full runs of compute) and method, many
 studies with different search seeds (``--seeds`` per budget; by default 30 at N = 5 and 40, 100
-at N = 10 and 20), two processes at a time. Each finished study is a line of
-``benchmarks/results/replay/<workload>.jsonl``, so a stopped measurement resumes where it
-stopped. ``validate`` fits each table's regressor on four fifths of the sampled rows and
+at N = 10 and 20), two processes at a time. Each study's script LR is the table's shifted by a
+factor drawn from its search seed, uniform in +-``--spread`` decades (default 0.5; 0 keeps the
+table's own LR): the tables' own LRs happen to sit a whole number of line-search steps (x3.16)
+from the best LR on some workloads, and a new script's LR sits anywhere. Every method gets the
+same shift on the same seed, so the comparison stays paired. Each finished study is a line of
+``benchmarks/results/replay/<workload>.jsonl`` (``--output-dir``), so a stopped measurement
+resumes where it stopped; ``results/replay_fixed_lr/`` holds the studies replayed with the
+tables' own LRs. ``validate`` fits each table's regressor on four fifths of the sampled rows and
 predicts the fifth left out, five times over (``results/replay_validation.json``).
 
 Options: ``--workloads a,b`` (default: every table built), ``--methods a,b`` (see
 ``replay_methods.METHODS``), ``--budgets 5,10,20,40``, ``--seeds 5:30,10:100,20:100,40:30``,
-``--jobs J``.
+``--jobs J``, ``--spread D``. ``report`` writes ``results/<output dir's name>.md`` and its plots.
 """
 
 from __future__ import annotations
@@ -33,29 +38,36 @@ from replay_table import TABLES, built_tables, load_table
 
 REPLAYS = RESULTS / "replay"
 DEFAULT_SEEDS = {5: 30, 10: 100, 20: 100, 40: 30}
+SPREAD = 0.5  # decades: each study's script LR is the table's times 10**U(-SPREAD, SPREAD)
 SEED_CHUNK = 10  # studies per job: one table load serves them
 
 # --- measure ------------------------------------------------------------------------------------
-def replay_chunk(name: str, method: str, n: int, seeds: list[int],
-                 tables: str) -> list[dict[str, Any]]:
-    """Replay ``method`` at budget ``n`` on ``seeds`` (runs in a worker process)."""
+def replay_chunk(name: str, method: str, n: int, seeds: list[int], tables: str,
+                 spread: float = SPREAD) -> list[dict[str, Any]]:
+    """Replay ``method`` at budget ``n`` on ``seeds`` (runs in a worker process), each study's
+    script LR shifted by up to ``spread`` decades (``replay_methods.lr_shift``). Regret is
+    normalized by the table's own schedule at the table's LR (one yardstick per workload);
+    "worse than own" compares with the script's own schedule at the study's shifted LR."""
     import optuna
-    from replay_methods import run_method
+    from replay_methods import lr_shift, own_spec, run_method
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     table = load_table(name, tables=Path(tables))
     lines = []
+    own = own_spec(table)
     for seed in seeds:
         start = time.perf_counter()
-        spec, cost = run_method(method, table, n, seed)
+        shift = lr_shift(seed, spread)
+        spec, cost = run_method(method, table, n, seed, 10**shift)
         value = table.true_value(spec)
+        own_value = table.true_value(own.replace(lr=own.lr * 10**shift))
         opt_steps = cost.scheduler_steps * table.optimizer_steps_per_step
         lines.append({
             "workload": name, "method": method, "n": n, "seed": seed,
             "value": value, "regret": table.regret(value),
-            "worse_than_own": table.worse(value, table.own_value()),
-            "family": spec.family, "lr_scale": spec.lr / table.base_lr,
+            "worse_than_own": table.worse(value, own_value),
+            "family": spec.family, "lr_scale": spec.lr / table.base_lr, "shift": shift,
             "runs": cost.runs, "steps": opt_steps,
             "full_runs": cost.scheduler_steps / table.total,
             "wall_s": cost.runs * table.cost["startup_s"] + opt_steps * table.cost["step_s"],
@@ -65,17 +77,24 @@ def replay_chunk(name: str, method: str, n: int, seeds: list[int],
 
 
 def measure(names: list[str], methods: list[str], seeds: dict[int, int], jobs: int,
-            tables: Path = TABLES, out: Path = REPLAYS) -> None:
-    """Replay what is not replayed yet; every finished study is appended to its file."""
+            tables: Path = TABLES, out: Path = REPLAYS, spread: float = SPREAD) -> None:
+    """Replay what is not replayed yet; every finished study is appended to its file. A
+    folder holds one spread only: studies with another would not be comparable."""
     out.mkdir(parents=True, exist_ok=True)
     calls = []
     for name in names:
-        done = {(r["method"], r["n"], r["seed"]) for r in read_lines(out / f"{name}.jsonl")}
+        kept = read_lines(out / f"{name}.jsonl")
+        if any(abs(r.get("shift", 0.0)) > spread + 1e-9 or (spread and "shift" not in r)
+               for r in kept):
+            raise SystemExit(f"{out / (name + '.jsonl')} holds studies replayed with another "
+                             f"--spread than {spread}: measure into another --output-dir")
+        done = {(r["method"], r["n"], r["seed"]) for r in kept}
         for method in methods:
             for n, count in seeds.items():
                 todo = [s for s in range(count) if (method, n, s) not in done]
                 for k in range(0, len(todo), SEED_CHUNK):
-                    calls.append((name, method, n, todo[k : k + SEED_CHUNK], str(tables)))
+                    calls.append((name, method, n, todo[k : k + SEED_CHUNK], str(tables),
+                                  spread))
     total = sum(len(c[3]) for c in calls)
     print(f"{total} studies to replay in {len(calls)} jobs", flush=True)
     finished = 0
@@ -158,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tables", type=Path, default=TABLES)
     parser.add_argument("--output-dir", type=Path, default=REPLAYS)
+    parser.add_argument("--spread", type=float, default=SPREAD,
+                        help="decades the script's LR is shifted by at most (0: the table's)")
     args = parser.parse_args(argv)
     names = args.workloads.split(",") if args.workloads else built_tables(args.tables)
     missing = [n for n in names if not (args.tables / f"{n}.jsonl.gz").exists()]
@@ -186,7 +207,9 @@ def main(argv: list[str] | None = None) -> None:
             if any(n < 1 or count < 1 for n, count in seeds.items()):
                 parser.error(f"--seeds: budgets and study counts must be at least 1; got "
                              f"{args.seeds!r}")
-        measure(names, methods, seeds, args.jobs, args.tables, args.output_dir)
+        if not 0 <= args.spread <= 2:
+            parser.error(f"--spread must be between 0 and 2 decades; got {args.spread}")
+        measure(names, methods, seeds, args.jobs, args.tables, args.output_dir, args.spread)
     else:
         from replay_methods import DESCRIPTIONS
         from replay_report import write_report

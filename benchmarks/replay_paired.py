@@ -13,9 +13,9 @@ stopped.
     python benchmarks/replay_paired.py markdown OUT [REFERENCE]
 
 ``SPREAD`` (decades, default 0) shifts each study's script LR by a factor drawn from its search
-seed (:func:`lr_shift`). ``summary`` prints each variant's mean normalized regret and its paired
-difference from the default (or from the variant REFERENCE: same workload, budget and search
-seed), with 95% intervals; ``markdown`` a table of the reference against the best other
+seed (``replay_methods.lr_shift``). ``summary`` prints each variant's mean normalized regret and
+its paired difference from the default (or from the variant REFERENCE: same workload, budget and
+search seed), with 95% intervals; ``markdown`` a table of the reference against the best other
 variant per workload and budget.
 """
 
@@ -31,8 +31,6 @@ from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
@@ -114,15 +112,6 @@ VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
 }
 
 
-def lr_shift(seed: int, spread: float) -> float:
-    """log10 of the factor a study's script LR is shifted by: uniform in [-spread, spread]
-    decades, drawn from the search seed (the same for every variant: the comparison stays
-    paired). The tables' own LR happens to lie a whole number of line-search steps (x3.16) from
-    the best LR on some workloads, which favours any rule that samples that grid; a shifted LR
-    puts the best LR anywhere between the grid's points, as a new script's LR would."""
-    return float(np.random.default_rng([seed, 7919]).uniform(-spread, spread)) if spread else 0.0
-
-
 def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     """One replayed study of ``(workload, budget, search seed, variant, LR spread)``."""
     import optuna
@@ -136,7 +125,7 @@ def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     name, n, seed, variant, spread = job
     table = _tables.get(name) or _tables.setdefault(name, load_table(name))
     replay_methods.use_portfolio_for(name)
-    shift = lr_shift(seed, spread)
+    shift = replay_methods.lr_shift(seed, spread)
     if variant in VARIANTS:
         options = VARIANTS[variant][1](name)
         script = replay_methods.replayed_script(table, replay_methods.Cost(), 10**shift)

@@ -148,13 +148,13 @@ def svg_plot(name: str, summary: dict[tuple[str, int], dict[str, Any]], x_key: s
 
 
 def workload_section(name: str, lines: list[dict[str, Any]], default: str,
-                     out: Path) -> list[str]:
+                     out: Path, page: str = "replay") -> list[str]:
     manifest = json.loads((TABLES / f"{name}.json").read_text())
     summary = summarize(lines)
     svg = svg_plot(name, summary, "full_runs", "compute, full runs") + svg_plot(
         name, summary, "wall_s", "simulated wall time, s")
     if svg:
-        write_text(out / f"replay_{name}.svg",
+        write_text(out / f"{page}_{name}.svg",
                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"920\" height=\"300\">\n"
                    + svg.replace("<svg xmlns", "<svg x=\"0\" xmlns", 1).replace(
                        "</svg>\n<svg xmlns", "</svg>\n<svg x=\"460\" xmlns", 1) + "</svg>\n")
@@ -179,7 +179,7 @@ def workload_section(name: str, lines: list[dict[str, Any]], default: str,
     text.append(md_table(["method", *(f"N = {n}" for n in BUDGETS),
                           "worse than own, N = 20", "compute at N = 20 (full runs / wall)"],
                          rows))
-    text += ["", f"![regret against compute](replay_{name}.svg)", "",
+    text += ["", f"![regret against compute]({page}_{name}.svg)", "",
              "Goals for the default:", ""]
     text += [f"- {g}" for g in goals(summary, default)]
     return [*text, ""]
@@ -187,14 +187,22 @@ def workload_section(name: str, lines: list[dict[str, Any]], default: str,
 
 def write_report(names: list[str], replays: Path, out: Path = RESULTS,
                  default: str = "full", descriptions: dict[str, str] | None = None) -> str:
-    """Render ``results/replay.md`` (and the plots) from the replay files; returns the page."""
+    """Render ``results/<replays' name>.md`` (and the plots) from the replay files in
+    ``replays``; returns the page."""
     validation = json.loads((RESULTS / "replay_validation.json").read_text()) if (
         RESULTS / "replay_validation.json").exists() else None
+    shifts = [abs(json.loads(t).get("shift", 0.0)) for name in names
+              if (replays / f"{name}.jsonl").exists()
+              for t in (replays / f"{name}.jsonl").read_text().splitlines() if t.strip()]
+    spread = (f"Each study's script LR is the table's shifted by a factor drawn from its search "
+              f"seed, up to {max(shifts):.2f} decades either way, the same for every method on "
+              "that seed; \"worse than own\" compares with the script's own schedule at that LR. "
+              if shifts and max(shifts) > 0 else "Every study uses the table's own script LR. ")
     page = ["# Replayed studies on the schedule tables", "",
-            "Written by `python benchmarks/replay.py report` from `results/replay/*.jsonl`. "
-            "Normalized regret: 0 is the table's best schedule, 1 the script's own; mean over "
-            "search seeds ± the half-width of its 95% interval, (studies). A difference counts "
-            "only where the intervals separate.", ""]
+            f"Written by `python benchmarks/replay.py report` from `results/{replays.name}/"
+            "*.jsonl`. " + spread + "Normalized regret: 0 is the table's best schedule, 1 the "
+            "script's own (at the table's LR); mean over search seeds ± the half-width of its 95% "
+            "interval, (studies). A difference counts only where the intervals separate.", ""]
     if descriptions:
         page += ["## The methods", "", "Each gets the compute of N full runs (`n_trials=N` for "
                  "autolr; N trials, pruned ones included, for the hand-written studies).", ""]
@@ -228,7 +236,7 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
         lines = [json.loads(t) for t in (replays / f"{name}.jsonl").read_text().splitlines()
                  if t.strip()] if (replays / f"{name}.jsonl").exists() else []
         if lines:
-            page += workload_section(name, lines, default, out)
+            page += workload_section(name, lines, default, out, replays.name)
     text = "\n".join(page)
-    write_text(out / "replay.md", text)
+    write_text(out / f"{replays.name}.md", text)
     return text

@@ -10,7 +10,12 @@ its confirmed configurations by each rule, so the comparison is paired:
   at a hot LR, must win by more);
 - ``guarded``: the best mean, unless its paired difference from the constant baseline on the
   shared confirmation seeds is within noise (under two standard errors): then the constant
-  baseline (the script's LR held).
+  baseline (the script's LR held);
+- ``pooled``: the best mean, except that a configuration of the line search's shape (linear
+  decay to zero, no warmup) is scored by a Gaussian process over log LR fit to every run of that
+  shape (line search, baseline and their confirmations): a run's value is one seed's draw, and
+  its neighbours in LR say how much of it was luck;
+- ``pooled_fresh``: as ``pooled``, the other configurations by their confirmation runs alone.
 
 ``python benchmarks/replay_winner_rules.py measure digits,friedman,char,logreg 10,20 100 OUT
 [SPREAD]`` appends one line per study (normalized regret of each rule's winner, and whether it
@@ -33,9 +38,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
-from replay_paired import interval, lr_shift
+from replay_methods import lr_shift
+from replay_paired import interval
 
-RULES = ("mean", "fresh", "worst", "bound", "guarded")
+RULES = ("mean", "fresh", "worst", "bound", "guarded", "pooled", "pooled_fresh")
 _tables: dict[str, Any] = {}
 
 
@@ -80,12 +86,48 @@ def one(job: tuple[str, int, int, float]) -> dict[str, Any]:
     picks["guarded"] = (constant if constant is not None and comparison is not None
                         and not comparison.too_few_seeds and comparison.within_noise
                         else picks["mean"])
+    smooth = _pooled_line(trials, sign)
+    for rule, other in (("pooled", keys["mean"]), ("pooled_fresh", keys["fresh"])):
+        picks[rule] = min(every, key=lambda c, other=other: (
+            smooth[c.number] if c.number in smooth else other(c), c.number))
     for rule, best in picks.items():
         spec = autolr.ScheduleSpec.from_json(trials[best.number].user_attrs["spec"])
         value = table.true_value(spec)
         row[rule] = table.regret(value)
         row[f"{rule}_worse"] = table.worse(value, own_value)
     return row
+
+
+def _pooled_line(trials: list[Any], sign: int) -> dict[int, float]:
+    """The line search's shape, smoothed: for each of its first runs (trial number), the
+    posterior mean (times ``sign``: lower is better) at its log LR of a Gaussian process fit to
+    every finished full-length run of that shape, confirmations included, with a noise term."""
+    import numpy as np
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    from autolr.search.lr_first import LINE_SEARCH_ATTR
+
+    by_number = {t.number: t for t in trials}
+
+    def of_line(t: Any) -> bool:
+        first = by_number.get(t.user_attrs.get("confirms"), t)
+        return (first.user_attrs.get(LINE_SEARCH_ATTR) is True
+                or first.user_attrs.get("baseline") == "linear")
+
+    runs = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None
+            and math.isfinite(t.value) and of_line(t) and "lr_scale" in t.params]
+    firsts = [t for t in runs if "confirms" not in t.user_attrs]
+    if len({round(math.log10(t.params["lr_scale"]), 6) for t in runs}) < 3:
+        return {}
+    x = np.array([[math.log10(t.params["lr_scale"])] for t in runs])
+    y = np.array([sign * float(t.value) for t in runs])
+    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(0.5, (0.1, 5.0))
+              + WhiteKernel(0.1, (1e-6, 10.0)))
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2,
+                                  random_state=0).fit(x, y)
+    mean = gp.predict(np.array([[math.log10(t.params["lr_scale"])] for t in firsts]))
+    return {t.number: float(m) for t, m in zip(firsts, mean, strict=True)}
 
 
 def measure(names: str, budgets: str, seeds: int, out: str, spread: str = "0") -> None:

@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_seed(parser)
     cli.add_jobs(parser, "parallel jobs, one process each (default: one per core; 1 with "
                          "--quick)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per job (default: the cores shared out among the "
+                             "jobs; 1 with --quick). Give 1 when several runs share a machine")
     cli.add_output_dir(parser, "results.json/.md")
     readme = parser.add_mutually_exclusive_group()
     readme.add_argument("--readme", action="store_true",
@@ -108,6 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.output_dir = output_dir(args.output_dir, args.quick)
     if args.jobs is None:
         args.jobs = cli.default_jobs(args.quick)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     return args
 
 
@@ -118,7 +123,7 @@ def run_searches(args: argparse.Namespace, start: float) -> tuple[dict[tuple[str
     work.sort(key=lambda job: -COST[job[0]] * METHOD_COST.get(job[1], 1.0))
     # One thread per job in quick mode: tiny models gain nothing from more, and oversubscribed
     # torch threads on a busy machine slow everything down many times over.
-    threads = jobs.threads_per_job(args.jobs, single=args.size == "quick")
+    threads = args.threads or jobs.threads_per_job(args.jobs, single=args.size == "quick")
     print(f"{len(work)} jobs ({', '.join(args.workload_list)} x {len(args.method_list)} "
           f"methods), {args.trials} trials each, {args.jobs} job(s) at a time, {threads} "
           f"thread(s) each, device {args.device}, size {args.size}", flush=True)
