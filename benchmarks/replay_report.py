@@ -191,19 +191,24 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
     ``replays``; returns the page."""
     validation = json.loads((RESULTS / "replay_validation.json").read_text()) if (
         RESULTS / "replay_validation.json").exists() else None
-    shifts = [abs(json.loads(t).get("shift", 0.0)) for name in names
-              if (replays / f"{name}.jsonl").exists()
-              for t in (replays / f"{name}.jsonl").read_text().splitlines() if t.strip()]
-    spread = (f"Each study's script LR is the table's shifted by a factor drawn from its search "
-              f"seed, up to {max(shifts):.2f} decades either way, the same for every method on "
-              "that seed; \"worse than own\" compares with the script's own schedule at that LR. "
-              if shifts and max(shifts) > 0 else "Every study uses the table's own script LR. ")
+    studies = {name: [json.loads(t) for t in (replays / f"{name}.jsonl").read_text().splitlines()
+                      if t.strip()] if (replays / f"{name}.jsonl").exists() else []
+               for name in names}
+    every = [row for rows in studies.values() for row in rows]
+    widest = max((abs(row.get("shift", 0.0)) for row in every), default=0.0)
+    spread = (
+        "Each study's script LR is the table's shifted by a factor drawn from its search seed, "
+        f"uniform within ±{math.ceil(widest * 10) / 10:.1f} decades, the same for every method on "
+        "that seed; \"worse than own\" compares with the script's own schedule at that LR. "
+        if widest > 0 else "Every study uses the table's own script LR. ")
     page = ["# Replayed studies on the schedule tables", "",
             f"Written by `python benchmarks/replay.py report` from `results/{replays.name}/"
             "*.jsonl`. " + spread + "Normalized regret: 0 is the table's best schedule, 1 the "
             "script's own (at the table's LR); mean over search seeds ± the half-width of its 95% "
             "interval, (studies). A difference counts only where the intervals separate.", ""]
+    measured = {row["method"] for row in every}
     if descriptions:
+        descriptions = {k: v for k, v in descriptions.items() if k in measured}
         page += ["## The methods", "", "Each gets the compute of N full runs (`n_trials=N` for "
                  "autolr; N trials, pruned ones included, for the hand-written studies).", ""]
         page += [f"- `{name}`: {text}" + (" **(autolr's default)**" if name == default else "")
@@ -232,9 +237,7 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
              "diverged"], rows))
         page.append("")
     page += ["## Regret per workload, budget and method", ""]
-    for name in names:
-        lines = [json.loads(t) for t in (replays / f"{name}.jsonl").read_text().splitlines()
-                 if t.strip()] if (replays / f"{name}.jsonl").exists() else []
+    for name, lines in studies.items():
         if lines:
             page += workload_section(name, lines, default, out, replays.name)
     text = "\n".join(page)

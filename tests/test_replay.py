@@ -141,14 +141,13 @@ def test_the_default_search_replayed_stays_as_good_as_measured(bench, table):
 
 
 def test_a_shifted_script_lr_moves_the_search_of_autolr_and_of_a_hand_written_study(bench, table):
-    import replay_paired
-
     import autolr
 
-    shifts = [replay_paired.lr_shift(seed, 0.5) for seed in range(40)]
+    lr_shift = bench["methods"].lr_shift
+    shifts = [lr_shift(seed, 0.5) for seed in range(40)]
     assert all(-0.5 <= s <= 0.5 for s in shifts) and len(set(shifts)) == 40
-    assert replay_paired.lr_shift(3, 0.5) == replay_paired.lr_shift(3, 0.5)  # every variant's
-    assert replay_paired.lr_shift(3, 0.0) == 0.0
+    assert lr_shift(3, 0.5) == lr_shift(3, 0.5)  # every variant's
+    assert lr_shift(3, 0.0) == 0.0
     factor = 10 ** shifts[1]
     result = autolr.tune(bench["methods"].replayed_script(table, bench["methods"].Cost(), factor),
                          n_trials=4, seed=1, direction=table.direction, confirm=0)
@@ -158,3 +157,15 @@ def test_a_shifted_script_lr_moves_the_search_of_autolr_and_of_a_hand_written_st
     # a hand-written study searches around the shifted LR too: x0.1 to x10 of it
     spec, _ = bench["methods"].run_method("optuna_lr", table, 6, 1, factor)
     assert table.base_lr * factor / 10 <= spec.lr <= table.base_lr * factor * 10
+
+
+def test_replay_measure_shifts_each_study_and_keeps_one_spread_per_folder(bench, tmp_path):
+    bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 2}, 1, out=tmp_path, spread=0.5)
+    rows = [json.loads(line) for line in (tmp_path / "cancer.jsonl").read_text().splitlines()]
+    assert [r["seed"] for r in rows] == [0, 1]
+    for row in rows:  # the shift each study was replayed with, drawn from its seed
+        assert row["shift"] == bench["methods"].lr_shift(row["seed"], 0.5)
+    bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 2}, 1, out=tmp_path, spread=0.5)
+    assert len((tmp_path / "cancer.jsonl").read_text().splitlines()) == 2  # nothing replayed again
+    with pytest.raises(SystemExit, match="another --spread"):
+        bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 3}, 1, out=tmp_path, spread=0.0)
