@@ -80,7 +80,7 @@ def check(name: str, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def main(argv: list[str]) -> None:
     folder = Path(argv[0]) if argv else RESULTS / "real_seeds"
-    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("seed*/results.json"))]
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*seed*/results.json"))]
     if not runs:
         raise SystemExit(f"no seed*/results.json under {folder}: run benchmarks/real_seeds.sh")
     from replay_table import built_tables

@@ -2,7 +2,7 @@
 mean per search seed, the mean over seeds with a 95% interval (t over the search seeds), and
 issue #19's real-run goal checked per workload.
 
-    python benchmarks/report_real_seeds.py FOLDER      # FOLDER/seed*/results.json
+    python benchmarks/report_real_seeds.py FOLDER      # FOLDER/*seed*/results.json
 
 The folders come from ``real_seeds.sh`` (or from ``run.py --seed S --output-dir FOLDER/seedS``).
 The goal: autolr's default at N and at N/2 is no worse than the best of (b)-(e) at N (an
@@ -34,7 +34,7 @@ def interval(values: list[float]) -> tuple[float, float]:
 
 
 def load(folder: Path) -> list[dict[str, Any]]:
-    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("seed*/results.json"))]
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*seed*/results.json"))]
     if not runs:
         raise SystemExit(f"no seed*/results.json under {folder}: run benchmarks/real_seeds.sh "
                          "first")
