@@ -5,11 +5,14 @@ Parallel runs (``addopts`` in pyproject.toml: ``-n auto --dist loadgroup``): eve
 module that has a module-scope fixture goes to one worker, so the fixture (a study, a benchmark
 run, subprocesses started for the whole module) is made once, not once per worker; the tests
 marked ``slow`` are handed out first, so that no long test starts last and runs alone; and the
-reliability suite's figures are summed over the workers before they are printed.
+reliability suite's figures are summed over the workers before they are printed. The tests that
+press Ctrl-C on a study need SIGINT to reach it, however the suite was started (see
+:func:`pytest_configure`).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -85,6 +88,15 @@ def _module_scope_fixtures(item: pytest.Item) -> list[str]:
         return []
     return [name for name, defs in info.name2fixturedefs.items()
             if defs and defs[-1].scope == "module"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell that starts the suite in the background (``cmd &`` without job control) sets
+    SIGINT to "ignore", and every process started from it inherits that: a study the Ctrl-C
+    tests interrupt would never see the signal and run to its end. A handler of our own is
+    reset to the default in each child, so the studies those tests start hear Ctrl-C."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
