@@ -205,6 +205,43 @@ def test_readme_section_is_replaced_in_place(tmp_path):
     assert text.count(report_md.START) == 1
 
 
+def _seed_run(seed: int, values: dict[str, float]) -> dict:
+    methods = {m: {"retrain_mean": v} for m, v in values.items()}
+    return {"meta": {"seed": seed, "trials": 20, "machine": "test", "versions": {}, "git": "x"},
+            "workloads": {"toy": {"methods": methods}}}
+
+
+def test_the_many_seed_report_checks_the_real_run_goal_with_intervals(tmp_path):
+    """report_real_seeds.py: each method's mean over search seeds with a t interval, and the
+    goal (the default at N and N/2 no worse than the best of (b)-(e)) met, missed within the
+    intervals, or missed with them apart."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import report_real_seeds
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    base = {"autolr_lr_first_half": 1.0, "optuna_lr": 2.0, "random": 1.5, "schedulefree": 1.2}
+    for seed, (mine, half) in enumerate([(1.10, 1.00), (1.12, 1.02), (1.11, 1.01)]):
+        run = _seed_run(seed, {**base, "autolr_lr_first": mine, "autolr_lr_first_half": half})
+        run["workloads"]["toy"]["methods"]["schedulefree"]["retrain_mean"] = 1.2 + seed / 100
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps(run))
+    text = report_real_seeds.render(report_real_seeds.load(tmp_path))
+    assert "| autolr_lr_first | 1.1000, 1.1200, 1.1100 | 1.1100 ± 0.0248 |" in text
+    assert "default at N: 1.1100 against the best of (b)-(e), schedulefree 1.2100: met" in text
+    assert "default at N/2: 1.0100 against the best of (b)-(e), schedulefree 1.2100: met" in text
+    worse = tmp_path / "worse"
+    for seed in range(3):
+        run = _seed_run(seed, {**base, "autolr_lr_first": 1.5 + seed / 100})
+        (worse / f"seed{seed}").mkdir(parents=True)
+        (worse / f"seed{seed}" / "results.json").write_text(json.dumps(run))
+    text = report_real_seeds.render(report_real_seeds.load(worse))
+    assert "schedulefree 1.2000: not met (intervals apart)" in text
+    with pytest.raises(SystemExit, match="real_seeds.sh"):
+        report_real_seeds.load(tmp_path / "missing")
+
+
 @pytest.mark.slow
 def test_tune_short_train_long_runs_through_the_exported_file(tmp_path):
     """benchmarks/transfer.py in quick mode: each study's winner is trained at 3x its length
