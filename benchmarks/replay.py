@@ -55,13 +55,12 @@ def replay_chunk(name: str, method: str, n: int, seeds: list[int], tables: str,
     warnings.filterwarnings("ignore")
     table = load_table(name, tables=Path(tables))
     lines = []
-    own = own_spec(table)
     for seed in seeds:
         start = time.perf_counter()
         shift = lr_shift(seed, spread)
         spec, cost = run_method(method, table, n, seed, 10**shift)
         value = table.true_value(spec)
-        own_value = table.true_value(own.replace(lr=own.lr * 10**shift))
+        own_value = table.true_value(own_spec(table, 10**shift))
         opt_steps = cost.scheduler_steps * table.optimizer_steps_per_step
         lines.append({
             "workload": name, "method": method, "n": n, "seed": seed,

@@ -114,10 +114,12 @@ def hand_loop(table: Any, cost: Cost, n: int, seed: int, sample: Callable[[Any],
     return specs[study.best_trial.number]
 
 
-def own_spec(table: Any) -> autolr.ScheduleSpec:
-    """The script's own schedule (the table's ``own`` row)."""
+def own_spec(table: Any, lr_shift: float = 1.0) -> autolr.ScheduleSpec:
+    """The script's own schedule (the table's ``own`` row), its LR times ``lr_shift`` (the
+    schedule of a script whose author picked that LR)."""
     row = next(r for r in table.rows if r["label"] == "own")
-    return autolr.ScheduleSpec.from_json(row["spec"])
+    own = autolr.ScheduleSpec.from_json(row["spec"])
+    return own.replace(lr=own.lr * lr_shift)
 
 
 def run_method(method: str, table: Any, n: int, seed: int,
@@ -138,8 +140,7 @@ def run_method(method: str, table: Any, n: int, seed: int,
                              direction=table.direction, study_name=f"replay_{method}",
                              **options)
         return result.best_spec, cost
-    own = own_spec(table)
-    own = own.replace(lr=own.lr * lr_shift)
+    own = own_spec(table, lr_shift)
     base_lr = table.base_lr * lr_shift
     low, high = base_lr / 10, base_lr * 10
     if method in ("optuna_lr", "gp_lr"):

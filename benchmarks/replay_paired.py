@@ -134,8 +134,7 @@ def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     else:  # another method of the replay (replay_methods.METHODS)
         best, _ = replay_methods.run_method(variant, table, n, seed, 10**shift)
     value = table.true_value(best)
-    own = replay_methods.own_spec(table)
-    own_value = table.true_value(own.replace(lr=own.lr * 10**shift))
+    own_value = table.true_value(replay_methods.own_spec(table, 10**shift))
     row = {"w": name, "n": n, "seed": seed, "variant": variant, "regret": table.regret(value),
            "worse": table.worse(value, own_value), "family": best.family,
            "lr_scale": best.lr / table.base_lr}

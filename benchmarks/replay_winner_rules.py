@@ -64,8 +64,7 @@ def one(job: tuple[str, int, int, float]) -> dict[str, Any]:
     result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
                          n_trials=n, seed=seed, direction=table.direction, study_name="rules",
                          search="lr_first")
-    own = replay_methods.own_spec(table)
-    own_value = table.true_value(own.replace(lr=own.lr * shift))
+    own_value = table.true_value(replay_methods.own_spec(table, shift))
     trials = result.study.get_trials(deepcopy=False)
     sign = 1 if table.direction == "minimize" else -1
     every = confirmation.confirmed(trials)
