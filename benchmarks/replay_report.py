@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.files import BENCHMARKS, RESULTS, write_text
+from harness.files import BENCHMARKS, RESULTS, read_lines, write_text
 from harness.markdown import header, row
 
 TABLES = BENCHMARKS / "tables"
@@ -191,11 +191,9 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
     ``replays``; returns the page."""
     validation = json.loads((RESULTS / "replay_validation.json").read_text()) if (
         RESULTS / "replay_validation.json").exists() else None
-    studies = {name: [json.loads(t) for t in (replays / f"{name}.jsonl").read_text().splitlines()
-                      if t.strip()] if (replays / f"{name}.jsonl").exists() else []
-               for name in names}
-    every = [row for rows in studies.values() for row in rows]
-    widest = max((abs(row.get("shift", 0.0)) for row in every), default=0.0)
+    studies = {name: read_lines(replays / f"{name}.jsonl") for name in names}
+    every = [study for lines in studies.values() for study in lines]
+    widest = max((abs(study.get("shift", 0.0)) for study in every), default=0.0)
     spread = (
         "Each study's script LR is the table's shifted by a factor drawn from its search seed, "
         f"uniform within ±{math.ceil(widest * 10) / 10:.1f} decades, the same for every method on "
@@ -206,7 +204,7 @@ def write_report(names: list[str], replays: Path, out: Path = RESULTS,
             "*.jsonl`. " + spread + "Normalized regret: 0 is the table's best schedule, 1 the "
             "script's own (at the table's LR); mean over search seeds ± the half-width of its 95% "
             "interval, (studies). A difference counts only where the intervals separate.", ""]
-    measured = {row["method"] for row in every}
+    measured = {study["method"] for study in every}
     if descriptions:
         descriptions = {k: v for k, v in descriptions.items() if k in measured}
         page += ["## The methods", "", "Each gets the compute of N full runs (`n_trials=N` for "
