@@ -22,15 +22,17 @@ from replay_report import md_table
 
 DEFAULT, HALF = "autolr_lr_first", "autolr_lr_first_half"
 OTHERS = ("optuna_lr", "random", "linear_cosine", "schedulefree")  # (b)-(e)
-T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}
 
 
 def interval(values: list[float]) -> tuple[float, float]:
     """The mean and the half-width of its 95% interval (Student's t over the search seeds)."""
+    from scipy.stats import t
+
     mean = statistics.fmean(values)
     if len(values) < 2:
         return mean, float("nan")
-    return mean, T95.get(len(values), 1.96) * statistics.stdev(values) / len(values) ** 0.5
+    quantile = float(t.ppf(0.975, len(values) - 1))
+    return mean, quantile * statistics.stdev(values) / len(values) ** 0.5
 
 
 def load(folder: Path) -> list[dict[str, Any]]:
