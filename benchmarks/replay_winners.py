@@ -82,7 +82,7 @@ def main(argv: list[str]) -> None:
     folder = Path(argv[0]) if argv else RESULTS / "real_seeds"
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*seed*/results.json"))]
     if not runs:
-        raise SystemExit(f"no seed*/results.json under {folder}: run benchmarks/real_seeds.sh")
+        raise SystemExit(f"no *seed*/results.json under {folder}: run benchmarks/real_seeds.sh")
     from replay_table import built_tables
 
     results = {}

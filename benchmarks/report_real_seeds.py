@@ -38,7 +38,7 @@ def interval(values: list[float]) -> tuple[float, float]:
 def load(folder: Path) -> list[dict[str, Any]]:
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*seed*/results.json"))]
     if not runs:
-        raise SystemExit(f"no seed*/results.json under {folder}: run benchmarks/real_seeds.sh "
+        raise SystemExit(f"no *seed*/results.json under {folder}: run benchmarks/real_seeds.sh "
                          "first")
     return sorted(runs, key=lambda r: r["meta"]["seed"])
 
