@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import make_parser
-from harness.files import RESULTS, read_lines, write_json
+from harness.files import RESULTS, read_lines, write_json, write_text
 from harness.jobs import run_all
 from harness.meta import git_commit, machine, now, versions
 from replay_table import TABLES, built_tables, load_table
@@ -49,7 +49,7 @@ def replay_chunk(name: str, method: str, n: int, seeds: list[int], tables: str,
     normalized by the table's own schedule at the table's LR (one yardstick per workload);
     "worse than own" compares with the script's own schedule at the study's shifted LR."""
     import optuna
-    from replay_methods import lr_shift, own_spec, run_method
+    from replay_methods import lr_shift, run_method
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
@@ -60,12 +60,11 @@ def replay_chunk(name: str, method: str, n: int, seeds: list[int], tables: str,
         shift = lr_shift(seed, spread)
         spec, cost = run_method(method, table, n, seed, 10**shift)
         value = table.true_value(spec)
-        own_value = table.true_value(own_spec(table, 10**shift))
         opt_steps = cost.scheduler_steps * table.optimizer_steps_per_step
         lines.append({
             "workload": name, "method": method, "n": n, "seed": seed,
             "value": value, "regret": table.regret(value),
-            "worse_than_own": table.worse(value, own_value),
+            **against_own(table, value, shift),
             "family": spec.family, "lr_scale": spec.lr / table.base_lr, "shift": shift,
             "runs": cost.runs, "steps": opt_steps,
             "full_runs": cost.scheduler_steps / table.total,
@@ -75,6 +74,36 @@ def replay_chunk(name: str, method: str, n: int, seeds: list[int], tables: str,
     return lines
 
 
+def against_own(table: Any, value: float, shift: float) -> dict[str, Any]:
+    """A winner of true value ``value`` against the script's own schedule at the study's
+    shifted LR (``shift``, log10): ``worse_than_own``; ``own_value``; ``own_gap``, how much
+    worse than own the winner is in the metric's units (negative: better); and ``seed_sd``,
+    the table's seed-to-seed spread near the best (``ScheduleTable.seed_sd``), the scale that
+    says whether the gap is more than one seed's luck."""
+    from replay_methods import own_spec
+
+    own_value = table.true_value(own_spec(table, 10**shift))
+    gap = value - own_value if table.direction == "minimize" else own_value - value
+    return {"worse_than_own": table.worse(value, own_value), "own_value": own_value,
+            "own_gap": gap, "seed_sd": table.seed_sd()}
+
+
+def bring_up_to_date(path: Path, tables: Path) -> list[dict[str, Any]]:
+    """The studies kept in ``path``, those replayed before the comparison with the script's own
+    schedule recorded its gap given it (from their value and shift; the file is rewritten in
+    place, atomically)."""
+    kept = read_lines(path)
+    stale = [r for r in kept if "own_gap" not in r]
+    if stale:
+        table = load_table(path.stem, tables=tables)
+        for r in stale:
+            r.update(against_own(table, r["value"], r.get("shift", 0.0)))
+        fresh = path.with_suffix(".jsonl.part")
+        write_text(fresh, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in kept))
+        fresh.replace(path)  # a stop midway leaves the old file whole
+    return kept
+
+
 def measure(names: list[str], methods: list[str], seeds: dict[int, int], jobs: int,
             tables: Path = TABLES, out: Path = REPLAYS, spread: float = SPREAD) -> None:
     """Replay what is not replayed yet; every finished study is appended to its file. A
@@ -82,7 +111,7 @@ def measure(names: list[str], methods: list[str], seeds: dict[int, int], jobs: i
     out.mkdir(parents=True, exist_ok=True)
     calls = []
     for name in names:
-        kept = read_lines(out / f"{name}.jsonl")
+        kept = bring_up_to_date(out / f"{name}.jsonl", tables)
         if any(abs(r.get("shift", 0.0)) > spread + 1e-9 or (spread and "shift" not in r)
                for r in kept):
             raise SystemExit(f"{out / (name + '.jsonl')} holds studies replayed with another "

@@ -234,6 +234,20 @@ class ScheduleTable:
         """The best noise-free value over the table's configurations."""
         return float(self.values.min() if self.direction == "minimize" else self.values.max())
 
+    def seed_sd(self) -> float:
+        """What one seed's luck moves a near-best schedule by, in the metric's units: the
+        standard deviation over the table's seeds of the last report at full length, averaged
+        over the best tenth (at least 10) of the configurations whose every seed finished. A
+        winner worse than another schedule by less than this is within one seed's noise of it:
+        no confirmation on a few seeds can tell the two apart."""
+        lm = self.by_length[self.total]
+        last = from_log(lm.values[:, :, -1], self.direction)
+        finished = np.isfinite(last).all(axis=1)
+        mean = last[finished].mean(axis=1)
+        order = np.argsort(mean if self.direction == "minimize" else -mean)
+        best = last[finished][order[: max(10, len(order) // 10)]]
+        return float(np.mean(np.std(best, axis=1, ddof=1)))
+
     def worse(self, value: float, than: float) -> bool:
         """True when ``value`` is worse than ``than`` in the table's direction."""
         return value > than if self.direction == "minimize" else value < than

@@ -160,13 +160,29 @@ def test_a_shifted_script_lr_moves_the_search_of_autolr_and_of_a_hand_written_st
     assert table.base_lr * factor / 10 <= spec.lr <= table.base_lr * factor * 10
 
 
-def test_replay_measure_shifts_each_study_and_keeps_one_spread_per_folder(bench, tmp_path):
+def test_replay_measure_shifts_each_study_and_keeps_one_spread_per_folder(bench, table,
+                                                                          tmp_path):
     bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 2}, 1, out=tmp_path, spread=0.5)
     rows = [json.loads(line) for line in (tmp_path / "cancer.jsonl").read_text().splitlines()]
     assert [r["seed"] for r in rows] == [0, 1]
     for row in rows:  # the shift each study was replayed with, drawn from its seed
         assert row["shift"] == bench["methods"].lr_shift(row["seed"], 0.5)
+        # the winner against the script's own schedule at that shifted LR, and by how much
+        own = table.true_value(bench["methods"].own_spec(table, 10 ** row["shift"]))
+        assert row["own_value"] == pytest.approx(own)
+        assert row["own_gap"] == pytest.approx(row["value"] - own)  # a loss: higher is worse
+        assert row["worse_than_own"] == (row["own_gap"] > 0)
+        assert row["seed_sd"] == pytest.approx(table.seed_sd()) and row["seed_sd"] > 0
+    # studies kept from before the gap was recorded are brought up to date, not replayed
+    path = tmp_path / "cancer.jsonl"
+    path.write_text("".join(json.dumps({k: v for k, v in r.items()
+                                        if k not in ("own_value", "own_gap", "seed_sd")}) + "\n"
+                            for r in rows))
     bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 2}, 1, out=tmp_path, spread=0.5)
-    assert len((tmp_path / "cancer.jsonl").read_text().splitlines()) == 2  # nothing replayed again
+    again = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(again) == 2  # nothing replayed again
+    for old, new in zip(rows, again, strict=True):
+        assert new == {**old, **{k: pytest.approx(old[k]) for k in ("own_value", "own_gap",
+                                                                     "seed_sd")}}
     with pytest.raises(SystemExit, match="another --spread"):
         bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 3}, 1, out=tmp_path, spread=0.0)
