@@ -160,31 +160,23 @@ def test_tune_the_digits_example_end_to_end(tmp_path):
     assert page.exists() and "digits_mlp" in page.read_text()
 
 
-@pytest.mark.slow
-def test_the_winner_reproduces_its_value_when_run_plainly(tmp_path):
-    result = _autolr("tune", str(DIGITS), "--trials", "4", "--seed", "1", "--pruner", "none",
-                     "--", "--epochs", "2", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    trials = _trials(tmp_path / "studies" / "digits_mlp.db", "digits_mlp")
-    best = min((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
-    env = {**os.environ,
-           "AUTOLR_SCHEDULE": str(tmp_path / "studies" / "digits_mlp" / "best_schedule.json")}
-    plain = subprocess.run(
-        [sys.executable, str(DIGITS), "--epochs", "2", "--seed", str(best.user_attrs["seed"])],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert plain.returncode == 0, plain.stderr
-    last = plain.stdout.strip().splitlines()[-1]
-    assert f"val_loss {best.value:.4f}" in last
-
-
-@pytest.mark.slow
-def test_the_default_search_finds_the_lr_first_on_the_digits_example(tmp_path):
+@pytest.fixture(scope="module")
+def default_search(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``autolr tune`` on the digits example with the default search (7 trials, 2 epochs, no
+    confirmation), run once for the tests that each check a different thing about it: its
+    result and the folder it ran in."""
+    cwd = tmp_path_factory.mktemp("default_search")
     result = _autolr("tune", str(DIGITS), "--trials", "7", "--seed", "0", "--confirm", "0",
-                     "--", "--epochs", "2", cwd=tmp_path)
+                     "--", "--epochs", "2", cwd=cwd)
     assert result.returncode == 0, result.stderr + result.stdout
+    return result, cwd
+
+
+@pytest.mark.slow
+def test_the_default_search_finds_the_lr_first_on_the_digits_example(default_search):
+    result, cwd = default_search
     assert "Search: lr_first, the peak LR first" in result.stdout
-    trials = _trials(tmp_path / "studies" / "digits_mlp.db", "digits_mlp")
+    trials = _trials(cwd / "studies" / "digits_mlp.db", "digits_mlp")
     line = [t for t in trials if t.user_attrs.get("lr_search") is True]
     assert line and all(t.params["family"] == "linear" for t in line)
     assert line[0].params["lr_scale"] == pytest.approx(10 ** 0.5)  # x3.16 up from the script's
@@ -193,6 +185,24 @@ def test_the_default_search_finds_the_lr_first_on_the_digits_example(tmp_path):
             spec = autolr.ScheduleSpec.from_json(trial.user_attrs["spec"])
             assert spec.total_steps == 2 * 23
             assert trial.user_attrs["lr_curve"]["lrs"][:46] == pytest.approx(spec.lrs(), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_the_winner_reproduces_its_value_when_run_plainly(default_search):
+    """The study's winner (its best full run), run plainly with AUTOLR_SCHEDULE and its seed,
+    prints the value the study recorded for it."""
+    _, cwd = default_search
+    trials = _trials(cwd / "studies" / "digits_mlp.db", "digits_mlp")
+    best = min((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    env = {**os.environ,
+           "AUTOLR_SCHEDULE": str(cwd / "studies" / "digits_mlp" / "best_schedule.json")}
+    plain = subprocess.run(
+        [sys.executable, str(DIGITS), "--epochs", "2", "--seed", str(best.user_attrs["seed"])],
+        cwd=cwd, capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert plain.returncode == 0, plain.stderr
+    last = plain.stdout.strip().splitlines()[-1]
+    assert f"val_loss {best.value:.4f}" in last
 
 
 @pytest.mark.slow
