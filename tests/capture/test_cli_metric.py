@@ -5,7 +5,9 @@ input is told what to do."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import optuna
 import pytest
+from click.testing import CliRunner
 
 from autolr import ScheduleSpec, export
+from autolr.cli import main
 from tests.capture.test_step_hooks import reference
 
 STEPLR = textwrap.dedent(
@@ -45,6 +49,20 @@ def autolr_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def read_back(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """A read-only command (show, report) run in this process from ``cwd``: the command
+    ``autolr ARGS`` runs, without the interpreter start-up of a subprocess; its result shaped
+    like :func:`autolr_cli`'s."""
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
+                                       result.stderr)
+
+
 def assert_curves_follow_their_schedules(study: optuna.Study) -> int:
     """Every trial that ran: its recorded LR at each recorded step equals its schedule's."""
     checked = 0
@@ -61,11 +79,21 @@ def assert_curves_follow_their_schedules(study: optuna.Study) -> int:
     return checked
 
 
-def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tmp_path):
+@pytest.fixture(scope="module")
+def steplr_study(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``autolr tune train.py --metric val_loss`` on the StepLR script (7 trials), run once for
+    the tests that each check a different thing about it: its result and its folder (the script
+    and ``studies/``). A test that changes the study works on a copy of the folder."""
+    tmp_path = tmp_path_factory.mktemp("steplr")
     (tmp_path / "train.py").write_text(STEPLR)
     ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "7",
                      "--seed-arg", "--seed", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
+    return ran, tmp_path
+
+
+def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(steplr_study):
+    ran, tmp_path = steplr_study
     assert "The script as it is: 32 optimizer steps, its LR peaks at 0.1" in ran.stdout
     assert "The script's own schedule (its first run, as it is, 1 seed)" in ran.stdout
     assert "autolr run train.py" in ran.stdout
@@ -74,9 +102,9 @@ def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(tm
     assert first["steps"] == 32 and first["reports"] == 4
     assert first["lr_curve"]["lrs"][:4] == [0.1] * 4 and min(first["lr_curve"]["lrs"]) == 0.05
     assert assert_curves_follow_their_schedules(study) >= 5
-    shown = json.loads(autolr_cli("show", "--json", cwd=tmp_path).stdout)
+    shown = json.loads(read_back("show", "--json", cwd=tmp_path).stdout)
     assert shown["script_as_it_is"]["steps"] == 32 and shown["script_as_it_is"]["lr"] == 0.1
-    report = autolr_cli("report", "-o", "report.html", cwd=tmp_path)
+    report = read_back("report", "-o", "report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     page = (tmp_path / "report.html").read_text()
     assert "the script as it is (its own schedule)" in page  # the baselines' table
@@ -148,11 +176,13 @@ def test_bad_input_stops_with_the_rule_and_no_traceback(tmp_path, script, option
         assert not study.trials and "script_run" not in study.user_attrs
 
 
-def test_a_resumed_study_keeps_its_first_run_and_its_metric(tmp_path):
-    (tmp_path / "train.py").write_text(STEPLR)
-    assert autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "3",
-                      cwd=tmp_path).returncode == 0
-    again = autolr_cli("tune", "train.py", "--trials", "4", cwd=tmp_path)
+def test_a_resumed_study_keeps_its_first_run_and_its_metric(steplr_study, tmp_path):
+    """The StepLR study (7 trials under --metric val_loss), resumed in a copy of its folder
+    without --metric to 8 trials, keeps its first run; a different --metric is refused."""
+    _, tuned = steplr_study
+    tmp_path = tmp_path / "copy"
+    shutil.copytree(tuned, tmp_path)
+    again = autolr_cli("tune", "train.py", "--trials", "8", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "First run" not in again.stdout and "The script as it is: 32" in again.stdout
     other = autolr_cli("tune", "train.py", "--metric", "train_loss", "--trials", "5",
