@@ -186,3 +186,18 @@ def test_replay_measure_shifts_each_study_and_keeps_one_spread_per_folder(bench,
                                                                      "seed_sd")}}
     with pytest.raises(SystemExit, match="another --spread"):
         bench["replay"].measure(["cancer"], ["optuna_lr"], {5: 3}, 1, out=tmp_path, spread=0.0)
+
+
+def test_the_regret_parts_and_the_own_baseline_variants_are_consistent(bench, table):
+    """The default's regret split into search, short list and pick never reverses (each step
+    chooses among what the one before kept), and the own schedule in the constant baseline's
+    place changes nothing where the script's own schedule is the constant one (cancer's)."""
+    import replay_own_baseline
+    import replay_regret_parts
+
+    replay_own_baseline._tables[GUARD_TABLE] = replay_regret_parts._tables[GUARD_TABLE] = table
+    parts = replay_regret_parts.one((GUARD_TABLE, 10, 0))
+    assert parts["found"] <= parts["short_list"] <= parts["winner"]
+    variants = replay_own_baseline.one((GUARD_TABLE, 10, 0))
+    assert variants["own_for_constant"] == variants["lr_first"] == parts["winner"]
+    assert variants["own_for_constant_gap"] == variants["lr_first_gap"]
