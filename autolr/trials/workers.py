@@ -44,6 +44,17 @@ POLL_S = 0.2
 START_LIMIT_S = 300.0
 
 
+def worker_threads(cores: int, workers: int) -> int:
+    """The torch threads each of ``workers`` CPU workers gets: the ``cores`` shared out among
+    them, and no more than an ``OMP_NUM_THREADS`` the user set (a machine shared with other
+    jobs, where threads beyond it wait on each other and take several times the CPU)."""
+    threads = max(1, cores // workers)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if limit.isdigit() and int(limit) >= 1:
+        threads = min(threads, int(limit))
+    return threads
+
+
 @dataclass
 class Slot:
     """One device slot: where its worker runs and what it is doing."""
@@ -166,7 +177,7 @@ class WorkerPool:
         cores = os.cpu_count() or 1
         if gpus:
             count = max(workers, len(gpus) * trials_per_gpu)
-            threads = str(max(1, cores // count))
+            threads = str(worker_threads(cores, count))
             for i in range(count):
                 gpu = gpus[i % len(gpus)]
                 env = {"CUDA_VISIBLE_DEVICES": gpu}
@@ -175,7 +186,7 @@ class WorkerPool:
                 name = f"cuda:{gpu}" if count == len(gpus) else f"cuda:{gpu}/{i}"
                 self.slots_list.append(Slot(name, env, log_root / f"worker-{i}.log", gpu))
         else:
-            threads = max(1, cores // workers)
+            threads = worker_threads(cores, workers)
             for i in range(workers):
                 env = {"CUDA_VISIBLE_DEVICES": "", "AUTOLR_TORCH_THREADS": str(threads),
                        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
