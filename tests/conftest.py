@@ -12,6 +12,7 @@ press Ctrl-C on a study need SIGINT to reach it, however the suite was started (
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,10 @@ EXAMPLES = ROOT / "examples"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # the tests' models are tiny: more threads only add overhead
+# ... in the scripts the tests start too (autolr tune's workers keep within it): the suite's
+# workers share the machine's cores, and torch threads that wait on each other there take several
+# times the CPU. A test that needs another count sets it in the environment it passes.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
