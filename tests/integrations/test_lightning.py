@@ -50,14 +50,16 @@ STEP_GAMMA = 0.7  # the example's own StepLR, per epoch
 TRIALS = 4
 # Families with a closed form (the plateau family's LRs depend on the reports)
 FAMILIES = "step,exponential,cosine,linear"
-WORKER_THREADS = os.cpu_count() or 1  # what one CPU worker of autolr tune trains with
+# what a CPU worker of autolr tune trains with: it keeps within the OMP_NUM_THREADS of _env
+WORKER_THREADS = 1
 FINAL = re.compile(r"final val_loss (\S+)  lr (\S+)")
 SCHEDULER = re.compile(r"scheduler (\w+)  optimizer steps (\d+) of (\d+)")
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("AUTOLR_SCHEDULE", "AUTOLR_SEED")}
-    env.update({"AUTOLR_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **extra})
+    env.update({"AUTOLR_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+                "OMP_NUM_THREADS": str(WORKER_THREADS), **extra})
     return env
 
 

@@ -47,8 +47,9 @@ EVAL_LINE = re.compile(r"^step (\d+)/(\d+) .* lr (\S+)$", re.MULTILINE)
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("AUTOLR_SCHEDULE", "AUTOLR_SEED")}
-    # The worker of a one-worker study runs torch on every core: so does a re-run.
-    threads = str(max(1, os.cpu_count() or 1))
+    # One torch thread: the worker of the study keeps within OMP_NUM_THREADS, and a re-run
+    # that gives the study's value again trains with as many threads as the worker did.
+    threads = "1"
     env.update(PYTHONUNBUFFERED="1", CUDA_VISIBLE_DEVICES="", HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
                **extra)
