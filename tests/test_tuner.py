@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -280,7 +281,7 @@ _KILL_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_a_killed_study_recovers_its_running_trial(tmp_path):
+def test_a_killed_study_recovers_its_running_trial(tmp_path, monkeypatch):
     script = tmp_path / "kill.py"
     script.write_text(_KILL_SCRIPT)
     storage = f"sqlite:///{tmp_path}/kill.db"
@@ -300,8 +301,10 @@ def test_a_killed_study_recovers_its_running_trial(tmp_path):
     study = optuna.load_study(study_name="kill", storage=storage)
     zombie = [t for t in study.trials if t.state == TrialState.RUNNING]
     assert len(zombie) == 1
-    subprocess.run([sys.executable, str(script), storage, str(marker), "ok"], check=True,
-                   timeout=120)
+    # the same script again, in this process (another process than the killed one, without a
+    # second interpreter and torch start-up)
+    monkeypatch.setattr(sys, "argv", [str(script), storage, str(marker), "ok"])
+    runpy.run_path(str(script), run_name="__main__")
     study = optuna.load_study(study_name="kill", storage=storage)
     recovered = study.trials[zombie[0].number]
     assert recovered.state == TrialState.FAIL
