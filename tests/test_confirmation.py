@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,10 +14,12 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from click.testing import CliRunner
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 import autolr
+from autolr.cli import main
 from autolr.errors import ConfigError
 from autolr.result import TuneResult
 from autolr.search import confirmation
@@ -313,6 +316,19 @@ def _autolr(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+def _refused(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``autolr ARGS`` for a command refused before any trial, run in this process from
+    ``cwd`` (no interpreter start-up); its result shaped like :func:`_autolr`'s."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
+                                       result.stderr)
+
+
 @pytest.mark.slow
 def test_seed_arg_passes_each_trials_seed_and_replaces_the_given_one(tmp_path):
     script = tmp_path / "seeded.py"
@@ -369,7 +385,7 @@ def test_a_seed_arg_the_script_rejects_stops_at_the_first_trial(tmp_path):
 def test_bad_confirmation_options_get_a_message(tmp_path, args, code, message):
     script = tmp_path / "seeded.py"
     script.write_text(SEEDED)
-    result = _autolr("tune", str(script), "--trials", "3", *args, cwd=tmp_path)
+    result = _refused("tune", str(script), "--trials", "3", *args, cwd=tmp_path)
     assert result.returncode == code, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -378,7 +394,7 @@ def test_bad_confirmation_options_get_a_message(tmp_path, args, code, message):
 def test_autolr_confirm_on_a_study_tuned_from_python_says_what_to_do(tmp_path):
     quiet(noisy_toy(), n_trials=4, seed=0, storage=f"sqlite:///{tmp_path}/studies/p.db",
           study_name="p")
-    result = _autolr("confirm", "--study", "p", cwd=tmp_path)
+    result = _refused("confirm", "--study", "p", cwd=tmp_path)
     assert result.returncode == 1
     assert "autolr.confirm(train" in result.stderr
 
