@@ -96,6 +96,44 @@ def _vertex_refine(name: str) -> dict[str, Any]:
     return {"search": "lr_first_vertex"}
 
 
+def _line_reseed(name: str) -> dict[str, Any]:
+    """``lr_first`` whose line search, once done, runs its best two LRs again on another seed
+    each (while its cap allows), and settles on the LR with the best mean: a line search that
+    picks from single runs picks a lucky seed as often as a better LR where the table is
+    noisy."""
+    from optuna.trial import TrialState
+
+    from autolr.search import lr_first, strategies
+
+    class LineReseed(lr_first.LrFirstSearch):
+        name = "lr_first_reseed"
+
+        def _line_step(self, family: str, reserved_runs: float) -> tuple[str, float] | None:
+            line = self._line_trials(family)
+            if any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in line):
+                return None
+            step = super()._line_step(family, reserved_runs)
+            if step is None or step[0] != "done":
+                return step
+            own = [t for t in line if t.user_attrs.get(lr_first.LINE_SEARCH_ATTR) is True]
+            runs: dict[float, list[float]] = {}
+            for t in line:
+                if lr_first.LR_PARAM in t.params:
+                    score = self._score(t)
+                    if score is not None:
+                        x = round(math.log10(t.params[lr_first.LR_PARAM]), 6)
+                        runs.setdefault(x, []).append(score)
+            means = sorted((statistics.fmean(v), x) for x, v in runs.items())
+            for _, x in means[:2]:
+                if len(runs[x]) < 2 and len(own) < self._cap(reserved_runs):
+                    return "line", self._scale(x)
+            return "done", means[0][1] if means else step[1]
+
+    if "lr_first_reseed" not in strategies.strategy_names():
+        strategies.register_strategy(LineReseed)
+    return {"search": "lr_first_reseed"}
+
+
 # name: what it is, and a function of the workload that returns its autolr.tune options
 # (registering a strategy first where the variant needs one)
 VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
@@ -105,6 +143,8 @@ VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
     "no_pruning": ("the default without a pruner", lambda name: {"pruner": "none"}),
     "vertex_no_pruning": ("vertex_refine without a pruner",
                           lambda name: {**_vertex_refine(name), "pruner": "none"}),
+    "line_reseed": ("lr_first whose best two line-search LRs run again on another seed",
+                    _line_reseed),
     "c12": ("the default, confirmation top 1 on 2 seeds", lambda name: {"confirm": (1, 2)}),
     "c22": ("the default, confirmation top 2 on 2 seeds", lambda name: {"confirm": (2, 2)}),
     "c32": ("the default, confirmation top 3 on 2 seeds", lambda name: {"confirm": (3, 2)}),
