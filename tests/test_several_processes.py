@@ -109,6 +109,19 @@ def _read(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
+def _refused(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``autolr ARGS`` for a command refused before any trial, run in this process from
+    ``cwd`` (no interpreter start-up); its result shaped like :func:`_run`'s."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
+                                       result.stderr)
+
+
 def _started_together(count: int, args: list[str], cwd: Path,
                       env: dict[str, str] | None = None) -> list[tuple[int, str]]:
     processes = [_start(*args, cwd=cwd, env=env) for _ in range(count)]
@@ -196,18 +209,19 @@ def test_a_second_machine_joins_with_the_study_name_alone(script, tmp_path):
     assert all(t.value >= 5 for t in trials), "every trial ran with --offset 5"
     study = optuna.load_study(study_name="j", storage=url)
     assert study.direction.name == "MAXIMIZE"
-    refused = _run("tune", str(script), "--storage", url, "--study", "j", "--direction",
-                   "minimize", cwd=tmp_path)
+    # the refusals come before any trial: run in this process
+    refused = _refused("tune", str(script), "--storage", url, "--study", "j", "--direction",
+                       "minimize", cwd=tmp_path)
     assert refused.returncode == 1
     assert "Traceback" not in refused.stderr
     assert "created with direction='maximize'" in refused.stderr
     assert "--families cosine,linear" in refused.stderr and "-- --offset 5" in refused.stderr
-    other_args = _run("tune", str(script), "--storage", url, "--study", "j", "--", "--offset",
-                      "1", cwd=tmp_path)
+    other_args = _refused("tune", str(script), "--storage", url, "--study", "j", "--",
+                          "--offset", "1", cwd=tmp_path)
     assert other_args.returncode == 1
     assert "script_args=['--offset', '5']" in other_args.stderr
-    other_pruner = _run("tune", str(script), "--storage", url, "--study", "j", "--pruner",
-                        "median", cwd=tmp_path)
+    other_pruner = _refused("tune", str(script), "--storage", url, "--study", "j",
+                            "--pruner", "median", cwd=tmp_path)
     assert other_pruner.returncode == 1 and "created with pruner='none'" in other_pruner.stderr
     assert len(_trials(url, "j")) == 6, "a refused run changes nothing"
 
