@@ -44,15 +44,10 @@ STEPLR = textwrap.dedent(
 )
 
 
-def autolr_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autolr", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
 def read_back(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """A read-only command (show, report) run in this process from ``cwd``: the command
-    ``autolr ARGS`` runs, without the interpreter start-up of a subprocess; its result shaped
-    like :func:`autolr_cli`'s."""
+    ``autolr ARGS`` runs, without the interpreter start-up of a subprocess; its exit status and
+    output as a finished subprocess's."""
     old = Path.cwd()
     os.chdir(cwd)
     try:
@@ -61,6 +56,19 @@ def read_back(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         os.chdir(old)
     return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
                                        result.stderr)
+
+
+def in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``autolr ARGS`` run in this process from ``cwd``, without the interpreter and torch
+    start-up of a subprocess: ``tune`` (its first run and trials still run in their own
+    processes) and ``run`` (the script run here, as that command runs it in its own); the
+    ``sys.argv`` and ``sys.path`` that ``run`` sets for the script are put back. Its result
+    shaped like :func:`read_back`'s."""
+    argv, path = sys.argv[:], sys.path[:]
+    try:
+        return read_back(*args, cwd=cwd)
+    finally:
+        sys.argv[:], sys.path[:] = argv, path
 
 
 def assert_curves_follow_their_schedules(study: optuna.Study) -> int:
@@ -86,7 +94,7 @@ def steplr_study(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     and ``studies/``). A test that changes the study works on a copy of the folder."""
     tmp_path = tmp_path_factory.mktemp("steplr")
     (tmp_path / "train.py").write_text(STEPLR)
-    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "7",
+    ran = in_process("tune", "train.py", "--metric", "val_loss", "--trials", "7",
                      "--seed-arg", "--seed", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     return ran, tmp_path
@@ -113,7 +121,7 @@ def test_a_script_with_its_own_steplr_is_tuned_and_run_with_a_trials_schedule(st
     trial = next(t for t in study.trials if t.value is not None and "confirms" not in t.user_attrs)
     schedule = tmp_path / "trial.json"
     export(ScheduleSpec.from_json(trial.user_attrs["spec"]), str(schedule), "json")
-    again = autolr_cli("run", "train.py", "--schedule", str(schedule), "--seed",
+    again = in_process("run", "train.py", "--schedule", str(schedule), "--seed",
                        str(trial.user_attrs["seed"]), "--seed-arg", "--seed", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     last = re.findall(r"val_loss=([\d.]+)", again.stdout)[-1]
@@ -143,7 +151,7 @@ LADDER = textwrap.dedent(
 
 def test_the_ladder_shortens_runs_of_a_gpt_style_loop(tmp_path):
     (tmp_path / "train.py").write_text(LADDER)
-    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "6", "--search",
+    ran = in_process("tune", "train.py", "--metric", "val_loss", "--trials", "6", "--search",
                      "ladder", "--seed-arg", "--seed", "--seed", "2", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     study = optuna.load_study(study_name="train", storage=f"sqlite:///{tmp_path}/studies/train.db")
@@ -164,7 +172,7 @@ def test_the_ladder_shortens_runs_of_a_gpt_style_loop(tmp_path):
 ])
 def test_bad_input_stops_with_the_rule_and_no_traceback(tmp_path, script, options, said):
     (tmp_path / "train.py").write_text(script)
-    ran = autolr_cli("tune", "train.py", *options, "--trials", "4", cwd=tmp_path)
+    ran = in_process("tune", "train.py", *options, "--trials", "4", cwd=tmp_path)
     text = ran.stdout + ran.stderr
     assert ran.returncode != 0
     for words in said:
@@ -182,10 +190,10 @@ def test_a_resumed_study_keeps_its_first_run_and_its_metric(steplr_study, tmp_pa
     _, tuned = steplr_study
     tmp_path = tmp_path / "copy"
     shutil.copytree(tuned, tmp_path)
-    again = autolr_cli("tune", "train.py", "--trials", "8", cwd=tmp_path)
+    again = in_process("tune", "train.py", "--trials", "8", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "First run" not in again.stdout and "The script as it is: 32" in again.stdout
-    other = autolr_cli("tune", "train.py", "--metric", "train_loss", "--trials", "5",
+    other = in_process("tune", "train.py", "--metric", "train_loss", "--trials", "5",
                        cwd=tmp_path)
     assert other.returncode != 0 and "created with --metric val_loss" in other.stdout + other.stderr
     log = json.loads(json.dumps(optuna.load_study(
@@ -195,13 +203,13 @@ def test_a_resumed_study_keeps_its_first_run_and_its_metric(steplr_study, tmp_pa
 
 def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
     example = Path(__file__).resolve().parents[2] / "examples" / "plain_digits.py"
-    ran = autolr_cli("tune", str(example), "--metric", "val_loss", "--trials", "4",
+    ran = in_process("tune", str(example), "--metric", "val_loss", "--trials", "4",
                      "--seed-arg", "--seed", "--", "--epochs", "2", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "The script as it is: 46 optimizer steps, its LR peaks at 0.05" in ran.stdout
     assert (tmp_path / "studies" / "plain_digits" / "best_schedule.json").exists()
     # the study's winner, stretched to a longer run
-    longer = autolr_cli("run", str(example), "--total-steps", "69", "--seed", "1", "--",
+    longer = in_process("run", str(example), "--total-steps", "69", "--seed", "1", "--",
                         "--epochs", "3", cwd=tmp_path)
     assert longer.returncode == 0, longer.stderr
     assert "over 69 optimizer steps (the winner of study 'plain_digits')" in longer.stderr
@@ -211,7 +219,7 @@ def test_the_unmodified_example_is_tuned_then_run_with_its_winner(tmp_path):
 def test_a_script_whose_length_changes_between_runs_is_warned_with_both_numbers(tmp_path):
     varying = STEPLR.replace("for _ in range(8):", "for _ in range(8 + args.seed % 3):")
     (tmp_path / "train.py").write_text(varying)
-    ran = autolr_cli("tune", "train.py", "--metric", "val_loss", "--trials", "4", "--seed-arg",
+    ran = in_process("tune", "train.py", "--metric", "val_loss", "--trials", "4", "--seed-arg",
                      "--seed", "--confirm", "0", "--seed", "0", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     text = re.sub(r"\s+", " ", ran.stdout)  # the console wraps long lines

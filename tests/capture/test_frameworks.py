@@ -9,7 +9,7 @@ import textwrap
 import optuna
 import pytest
 
-from tests.capture.test_cli_metric import assert_curves_follow_their_schedules, autolr_cli
+from tests.capture.test_cli_metric import assert_curves_follow_their_schedules, in_process
 
 LIGHTNING = textwrap.dedent(
     """
@@ -88,7 +88,7 @@ TRAINER = textwrap.dedent(
 def test_a_framework_script_without_autolr_is_tuned(tmp_path, name, script, metric, steps):
     pytest.importorskip(name)
     (tmp_path / "train.py").write_text(script)
-    ran = autolr_cli("tune", "train.py", "--metric", metric, "--trials", "5", "--confirm", "0",
+    ran = in_process("tune", "train.py", "--metric", metric, "--trials", "5", "--confirm", "0",
                      "--seed-arg", "--seed", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert f"The script as it is: {steps} optimizer steps" in ran.stdout
