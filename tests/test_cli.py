@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 import autolr
 from autolr.cli import main
+from tests.cli_in_process import autolr_in_process as _read_back
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits_mlp.py"
@@ -56,18 +57,6 @@ def _autolr(*args: str, cwd: Path, timeout: float = 240, **kwargs) -> subprocess
     )
 
 
-def _read_back(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """A read-only command (show, export, studies, report) run in this process from ``cwd``: the
-    command ``autolr ARGS`` runs, without a second of interpreter start-up each; its result
-    shaped like :func:`_autolr`'s."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
-                                       result.stderr)
 
 
 @pytest.fixture()

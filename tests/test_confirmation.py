@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,15 +13,14 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
-from click.testing import CliRunner
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 import autolr
-from autolr.cli import main
 from autolr.errors import ConfigError
 from autolr.result import TuneResult
 from autolr.search import confirmation
+from tests.cli_in_process import autolr_in_process as _refused
 
 TOTAL = 90
 EVERY = 10
@@ -316,17 +314,6 @@ def _autolr(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-def _refused(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``autolr ARGS`` for a command refused before any trial, run in this process from
-    ``cwd`` (no interpreter start-up); its result shaped like :func:`_autolr`'s."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
-                                       result.stderr)
 
 
 @pytest.mark.slow

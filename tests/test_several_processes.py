@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from autolr.cli import main
 from autolr.search.ladder import steps_used
+from tests.cli_in_process import autolr_in_process as _refused
 
 ROOT = Path(__file__).resolve().parents[1]
 # every test here runs ``autolr tune`` in subprocesses for seconds: handed out first under xdist
@@ -109,17 +110,6 @@ def _read(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def _refused(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``autolr ARGS`` for a command refused before any trial, run in this process from
-    ``cwd`` (no interpreter start-up); its result shaped like :func:`_run`'s."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
-                                       result.stderr)
 
 
 def _started_together(count: int, args: list[str], cwd: Path,

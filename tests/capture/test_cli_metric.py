@@ -5,7 +5,6 @@ input is told what to do."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,11 +14,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-from click.testing import CliRunner
 
 from autolr import ScheduleSpec, export
-from autolr.cli import main
 from tests.capture.test_step_hooks import reference
+from tests.cli_in_process import autolr_in_process as read_back
 
 STEPLR = textwrap.dedent(
     """
@@ -44,18 +42,6 @@ STEPLR = textwrap.dedent(
 )
 
 
-def read_back(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """A read-only command (show, report) run in this process from ``cwd``: the command
-    ``autolr ARGS`` runs, without the interpreter start-up of a subprocess; its exit status and
-    output as a finished subprocess's."""
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(["autolr", *args], result.exit_code, result.stdout,
-                                       result.stderr)
 
 
 def in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
