@@ -173,9 +173,11 @@ def test_the_parent_killed_then_the_same_command_completes(toy, tmp_path, tally)
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     _wait_for(lambda: "COMPLETE" in _states(db) and "RUNNING" in _states(db))
-    before = tally.snapshot(_trials(db))
     process.kill()  # SIGKILL: nothing of autolr's runs after this
     process.wait()
+    # read after the kill, which then follows the check at once: a trial is still running
+    # (reading the study first gave a loaded machine time to end it and start none)
+    before = tally.snapshot(_trials(db))
     tally.fault()
     _wait_for(lambda: not _workers_of(toy), timeout=20)  # the workers exit with their parent
     rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
