@@ -31,39 +31,29 @@ paired difference with 95% intervals, and the counts of winners worse than own.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-import warnings
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
-from replay_methods import lr_shift
 from replay_paired import interval
+from replay_studies import measure_studies, replayed_default
 
 VARIANTS = ("lr_first", "own_baseline", "own_for_constant")
 SPREAD = 0.5  # decades, as replay.py shifts each study's script LR
-_tables: dict[str, Any] = {}
 
 
 def one(job: tuple[str, int, int]) -> dict[str, Any]:
     """Both variants of one replayed default study of ``(workload, budget, seed)``."""
-    import optuna
     import replay_methods
-    from replay_table import load_table
 
     import autolr
     from autolr.search import confirmation
 
-    warnings.filterwarnings("ignore")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     name, n, seed = job
-    table = _tables.get(name) or _tables.setdefault(name, load_table(name))
-    replay_methods.use_portfolio_for(name)
-    shift = 10 ** lr_shift(seed, SPREAD)
+    table, shift, plain = replayed_default(name, n, seed, SPREAD, "plain")
     own = replay_methods.own_spec(table, shift)
     own_value = table.true_value(own)
     sign = 1 if table.direction == "minimize" else -1
@@ -74,13 +64,11 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
         row[key] = table.regret(value)
         row[key + "_gap"] = sign * (value - own_value)  # > 0: worse than own
 
-    plain = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
-                        n_trials=n, seed=seed, direction=table.direction, study_name="plain",
-                        search="lr_first")
     scored("lr_first", plain.best_spec)
     trials = plain.study.get_trials(deepcopy=False)
-    others = [c for c in confirmation.confirmed(trials) if c.baseline != "constant"]
-    constant = next((c for c in confirmation.confirmed(trials) if c.baseline == "constant"), None)
+    every = confirmation.confirmed(trials)
+    others = [c for c in every if c.baseline != "constant"]
+    constant = next((c for c in every if c.baseline == "constant"), None)
     winner = plain.best_spec
     if constant is not None:
         own_mean = statistics.fmean(table.curve(own, s)[-1][1] for s in constant.seeds)
@@ -93,9 +81,7 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
     scored("own_for_constant", winner)
     plan = confirmation.default_plan(n, 3)
     _, m = plan
-    smaller = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
-                          n_trials=n - (1 + m), seed=seed, direction=table.direction,
-                          study_name="smaller", search="lr_first", confirm=plan)
+    _, _, smaller = replayed_default(name, n - (1 + m), seed, SPREAD, "smaller", confirm=plan)
     trials = smaller.study.get_trials(deepcopy=False)
     every = confirmation.confirmed(trials)
     best = confirmation.winner(trials, table.direction)
@@ -109,20 +95,6 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
             winner = own
     scored("own_baseline", winner)
     return row
-
-
-def measure(names: list[str], budgets: list[int], studies: int, out: Path,
-            jobs: int = 2) -> None:
-    done = {(r["w"], r["n"], r["seed"]) for r in read_lines(out)}
-    todo = [(w, n, s) for w in names for n in budgets for s in range(studies)
-            if (w, n, s) not in done]
-    print(f"{len(todo)} studies to replay", flush=True)
-    with Pool(jobs) as pool, out.open("a") as sink:
-        for k, row in enumerate(pool.imap_unordered(one, todo, chunksize=4), 1):
-            sink.write(json.dumps(row, separators=(",", ":")) + "\n")
-            sink.flush()
-            if k % 50 == 0:
-                print(f"  {k}/{len(todo)}", flush=True)
 
 
 def summary(out: Path) -> str:
@@ -145,8 +117,8 @@ def summary(out: Path) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "measure" and len(sys.argv) == 6:
-        measure(sys.argv[2].split(","), [int(b) for b in sys.argv[3].split(",")],
+    if len(sys.argv) == 6 and sys.argv[1] == "measure":
+        measure_studies(one, sys.argv[2].split(","), [int(b) for b in sys.argv[3].split(",")],
                 int(sys.argv[4]), Path(sys.argv[5]))
     elif len(sys.argv) == 3 and sys.argv[1] == "summary":
         print(summary(Path(sys.argv[2])))

@@ -19,42 +19,29 @@ interval.
 
 from __future__ import annotations
 
-import json
 import sys
-import warnings
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
-from replay_methods import lr_shift
 from replay_paired import interval
+from replay_studies import measure_studies, replayed_default
 
 SPREAD = 0.5  # decades, as replay.py shifts each study's script LR
 PARTS = ("found", "short_list", "winner")
-_tables: dict[str, Any] = {}
 
 
 def one(job: tuple[str, int, int]) -> dict[str, Any]:
     """The three regrets of one replayed default study of ``(workload, budget, seed)``."""
     import optuna
-    import replay_methods
-    from replay_table import load_table
 
     import autolr
     from autolr.search import confirmation
     from autolr.search.ladder import fidelity_of
 
-    warnings.filterwarnings("ignore")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     name, n, seed = job
-    table = _tables.get(name) or _tables.setdefault(name, load_table(name))
-    replay_methods.use_portfolio_for(name)
-    shift = 10 ** lr_shift(seed, SPREAD)
-    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
-                         n_trials=n, seed=seed, direction=table.direction, study_name="parts",
-                         search="lr_first")
+    table, _, result = replayed_default(name, n, seed, SPREAD, "parts")
     trials = result.study.get_trials(deepcopy=False)
     sign = 1 if table.direction == "minimize" else -1
 
@@ -69,20 +56,6 @@ def one(job: tuple[str, int, int]) -> dict[str, Any]:
     return {"w": name, "n": n, "seed": seed, "found": regret_of(ran),
             "short_list": regret_of(listed) if listed else None,
             "winner": table.regret(table.true_value(result.best_spec))}
-
-
-def measure(names: list[str], budgets: list[int], studies: int, out: Path,
-            jobs: int = 2) -> None:
-    done = {(r["w"], r["n"], r["seed"]) for r in read_lines(out)}
-    todo = [(w, n, s) for w in names for n in budgets for s in range(studies)
-            if (w, n, s) not in done]
-    print(f"{len(todo)} studies to replay", flush=True)
-    with Pool(jobs) as pool, out.open("a") as sink:
-        for k, row in enumerate(pool.imap_unordered(one, todo, chunksize=4), 1):
-            sink.write(json.dumps(row, separators=(",", ":")) + "\n")
-            sink.flush()
-            if k % 50 == 0:
-                print(f"  {k}/{len(todo)}", flush=True)
 
 
 def summary(out: Path) -> str:
@@ -103,7 +76,7 @@ def summary(out: Path) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "measure":
-        measure(sys.argv[2].split(","), [int(b) for b in sys.argv[3].split(",")],
+        measure_studies(one, sys.argv[2].split(","), [int(b) for b in sys.argv[3].split(",")],
                 int(sys.argv[4]), Path(sys.argv[5]))
     elif len(sys.argv) == 3 and sys.argv[1] == "summary":
         print(summary(Path(sys.argv[2])))

@@ -27,43 +27,30 @@ differences, with 95% intervals.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
-import warnings
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
-from replay_methods import lr_shift
 from replay_paired import interval
+from replay_studies import measure_studies, replayed_default
 
 RULES = ("mean", "fresh", "worst", "bound", "guarded", "pooled", "pooled_fresh")
-_tables: dict[str, Any] = {}
 
 
 def one(job: tuple[str, int, int, float]) -> dict[str, Any]:
     """One replayed default study of ``(workload, budget, seed, LR spread)`` and each rule's
     winner."""
-    import optuna
     import replay_methods
-    from replay_table import load_table
 
     import autolr
     from autolr.search import confirmation
 
-    warnings.filterwarnings("ignore")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     name, n, seed, spread = job
-    table = _tables.get(name) or _tables.setdefault(name, load_table(name))
-    replay_methods.use_portfolio_for(name)
-    shift = 10 ** lr_shift(seed, spread)
-    result = autolr.tune(replay_methods.replayed_script(table, replay_methods.Cost(), shift),
-                         n_trials=n, seed=seed, direction=table.direction, study_name="rules",
-                         search="lr_first")
+    table, shift, result = replayed_default(name, n, seed, spread, "rules")
     own_value = table.true_value(replay_methods.own_spec(table, shift))
     trials = result.study.get_trials(deepcopy=False)
     sign = 1 if table.direction == "minimize" else -1
@@ -130,13 +117,8 @@ def _pooled_line(trials: list[Any], sign: int) -> dict[int, float]:
 
 
 def measure(names: str, budgets: str, seeds: int, out: str, spread: str = "0") -> None:
-    done = {(r["w"], r["n"], r["seed"]) for r in read_lines(Path(out))}
-    jobs = [(w, int(n), s, float(spread)) for w in names.split(",")
-            for n in budgets.split(",") for s in range(seeds) if (w, int(n), s) not in done]
-    with Pool(2) as pool, open(out, "a", encoding="utf-8") as handle:
-        for row in pool.imap_unordered(one, jobs, chunksize=2):
-            handle.write(json.dumps(row) + "\n")
-            handle.flush()
+    measure_studies(one, names.split(","), [int(n) for n in budgets.split(",")], seeds,
+                    Path(out), float(spread))
 
 
 def _interval(values: list[float]) -> str:

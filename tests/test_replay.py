@@ -194,8 +194,9 @@ def test_the_regret_parts_and_the_own_baseline_variants_are_consistent(bench, ta
     place changes nothing where the script's own schedule is the constant one (cancer's)."""
     import replay_own_baseline
     import replay_regret_parts
+    import replay_studies
 
-    replay_own_baseline._tables[GUARD_TABLE] = replay_regret_parts._tables[GUARD_TABLE] = table
+    replay_studies._tables[GUARD_TABLE] = table
     parts = replay_regret_parts.one((GUARD_TABLE, 10, 0))
     assert parts["found"] <= parts["short_list"] <= parts["winner"]
     variants = replay_own_baseline.one((GUARD_TABLE, 10, 0))
