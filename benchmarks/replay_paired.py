@@ -101,7 +101,6 @@ def _line_reseed(name: str) -> dict[str, Any]:
     each (while its cap allows), and settles on the LR with the best mean: a line search that
     picks from single runs picks a lucky seed as often as a better LR where the table is
     noisy."""
-    from optuna.trial import TrialState
 
     from autolr.search import lr_first, strategies
 
@@ -109,12 +108,10 @@ def _line_reseed(name: str) -> dict[str, Any]:
         name = "lr_first_reseed"
 
         def _line_step(self, family: str, reserved_runs: float) -> tuple[str, float] | None:
-            line = self._line_trials(family)
-            if any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in line):
-                return None
-            step = super()._line_step(family, reserved_runs)
+            step = super()._line_step(family, reserved_runs)  # None while a run is under way
             if step is None or step[0] != "done":
                 return step
+            line = self._line_trials(family)
             own = [t for t in line if t.user_attrs.get(lr_first.LINE_SEARCH_ATTR) is True]
             runs: dict[float, list[float]] = {}
             for t in line:

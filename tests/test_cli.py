@@ -57,8 +57,6 @@ def _autolr(*args: str, cwd: Path, timeout: float = 240, **kwargs) -> subprocess
     )
 
 
-
-
 @pytest.fixture()
 def toy(tmp_path: Path) -> Path:
     script = tmp_path / "toy.py"

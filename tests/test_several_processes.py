@@ -110,8 +110,6 @@ def _read(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-
-
 def _started_together(count: int, args: list[str], cwd: Path,
                       env: dict[str, str] | None = None) -> list[tuple[int, str]]:
     processes = [_start(*args, cwd=cwd, env=env) for _ in range(count)]

@@ -42,8 +42,6 @@ STEPLR = textwrap.dedent(
 )
 
 
-
-
 def in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """``autolr ARGS`` run in this process from ``cwd``, without the interpreter and torch
     start-up of a subprocess: ``tune`` (its first run and trials still run in their own
