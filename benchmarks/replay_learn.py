@@ -35,6 +35,13 @@ PORTFOLIO_SIZE = 3
 # lr_scale over the study's default range (where the line search and the shapes run), 0.025
 # decades apart
 GRID = np.logspace(-1, 1, 81)
+# the warmup of the line search's shape (a fraction of the run); replay_paired's line_warmup
+# variant sets it, so that the LR factors are relative to the LR that shape finds
+LINE_WARMUP = 0.0
+# the warmup of a probe the search runs before the portfolio (the line search's shape, warmed
+# up, at its LR; None: no probe); replay_paired's warmup_probe variant sets it, so that the
+# portfolio is learned beside it
+PROBE_WARMUP: float | None = None
 SHIPPED = Path(__file__).resolve().parents[1] / "autolr" / "search" / "shape_portfolio.json"
 
 
@@ -54,7 +61,7 @@ def regrets_of(table: Any, params: list[dict[str, Any]]) -> np.ndarray:
 
 def linear(lr_scale: float) -> dict[str, Any]:
     return {"family": "linear", "linear.end_ratio": 0.0, "lr_scale": float(lr_scale),
-            "warmup": 0.0}
+            "warmup": LINE_WARMUP}
 
 
 def line_search_lr(table: Any) -> float:
@@ -62,6 +69,14 @@ def line_search_lr(table: Any) -> float:
     values = values_of(table, [linear(s) for s in GRID])
     pick = np.argmin(values) if table.direction == "minimize" else np.argmax(values)
     return float(GRID[pick])
+
+
+def probe(lr_scale: float) -> list[dict[str, Any]]:
+    """What the search runs beside linear decay at ``L*`` before the portfolio: the warmup
+    probe's configuration, when it has one."""
+    if PROBE_WARMUP is None:
+        return []
+    return [{**linear(lr_scale), "warmup": PROBE_WARMUP}]
 
 
 def shapes(tables: list[Any], lrs: list[float]) -> list[dict[str, Any]]:
@@ -93,7 +108,8 @@ def greedy_portfolio(tables: list[Any], size: int = PORTFOLIO_SIZE) -> list[dict
     pool = shapes(tables, lrs)
     regrets = np.stack([regrets_of(t, [at(s, lr) for s in pool])
                         for t, lr in zip(tables, lrs, strict=True)])
-    best = np.array([regrets_of(t, [linear(lr)])[0] for t, lr in zip(tables, lrs, strict=True)])
+    best = np.array([min(regrets_of(t, [linear(lr), *probe(lr)]))
+                     for t, lr in zip(tables, lrs, strict=True)])
     chosen = []
     for _ in range(size):
         scores = np.minimum(regrets, best[:, None]).mean(axis=0)
@@ -105,7 +121,7 @@ def greedy_portfolio(tables: list[Any], size: int = PORTFOLIO_SIZE) -> list[dict
     return chosen
 
 
-_CACHE: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+_CACHE: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
 
 def portfolio_without(name: str, train: list[str]) -> list[dict[str, Any]]:
@@ -113,9 +129,10 @@ def portfolio_without(name: str, train: list[str]) -> list[dict[str, Any]]:
     from replay_table import load_table
 
     others = tuple(sorted(t for t in train if t != name))
-    if others not in _CACHE:
-        _CACHE[others] = greedy_portfolio([load_table(t) for t in others]) if others else []
-    return _CACHE[others]
+    key = (*others, LINE_WARMUP, PROBE_WARMUP)
+    if key not in _CACHE:
+        _CACHE[key] = greedy_portfolio([load_table(t) for t in others]) if others else []
+    return _CACHE[key]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,6 +36,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
 
 _tables: dict[str, Any] = {}
+_BASELINE_PARAMS: Any = None
+
+
+def _restore() -> None:
+    """Undo what a variant changed in this process (the next job may be another variant)."""
+    global _BASELINE_PARAMS
+    import replay_learn
+
+    from autolr.search import space
+
+    if _BASELINE_PARAMS is None:
+        _BASELINE_PARAMS = space.SearchSpace.baseline_params
+    space.SearchSpace.baseline_params = _BASELINE_PARAMS  # type: ignore[method-assign]
+    replay_learn.LINE_WARMUP = 0.0
+    replay_learn.PROBE_WARMUP = None
 
 
 MIN_SPACING_DECADES = 0.1  # vertex_refine: no refining run this close (x1.26) to one made
@@ -131,6 +146,94 @@ def _line_reseed(name: str) -> dict[str, Any]:
     return {"search": "lr_first_reseed"}
 
 
+LINE_WARMUP = 0.1  # line_warmup: the line search's warmup, a fraction of the run
+
+
+def _line_warmup(name: str) -> dict[str, Any]:
+    """``lr_first`` whose line search runs linear decay to zero after a warmup of
+    :data:`LINE_WARMUP` of the run, the linear baseline (its first point) too, with the shape
+    portfolio learned relative to the LR that shape finds (from the training tables other than
+    ``name``)."""
+    import replay_learn
+    from replay_table import built_tables
+    from table_workloads import HELD_OUT
+
+    from autolr.search import lr_first, space, strategies
+
+    class LineWarmup(lr_first.LrFirstSearch):
+        name = "lr_first_line_warmup"
+
+        def next_job(self, busy: int, reserved_runs: float = 0.0) -> Any:
+            job = super().next_job(busy, reserved_runs)
+            if (job is not None and job.attrs and job.attrs.get(lr_first.LINE_SEARCH_ATTR)
+                    and self.settings.get("warmup")):
+                job.params[lr_first.WARMUP_PARAM] = LINE_WARMUP
+            return job
+
+    def baseline_params(self: Any) -> list[tuple[str, dict[str, Any]]]:
+        result = _BASELINE_PARAMS(self)
+        for family, params in result:
+            if family == "linear" and self.warmup:
+                params[lr_first.WARMUP_PARAM] = LINE_WARMUP
+        return result
+
+    space.SearchSpace.baseline_params = baseline_params  # type: ignore[method-assign]
+    replay_learn.LINE_WARMUP = LINE_WARMUP
+    train = [t for t in built_tables() if t not in HELD_OUT]
+    lr_first.set_shape_portfolio(replay_learn.portfolio_without(name, train))
+    if "lr_first_line_warmup" not in strategies.strategy_names():
+        strategies.register_strategy(LineWarmup)
+    return {"search": "lr_first_line_warmup"}
+
+
+PROBE_WARMUP = 0.1  # warmup_probe: the probe's warmup, a fraction of the run
+
+
+def _warmup_probe(name: str) -> dict[str, Any]:
+    """``lr_first`` whose first shape, once the line search is done, is the line search's own
+    shape at its LR after a warmup of :data:`PROBE_WARMUP` of the run (does this script want a
+    warmup?), then the portfolio, learned beside that probe from the training tables other than
+    ``name``."""
+    import replay_learn
+    from replay_table import built_tables
+    from table_workloads import HELD_OUT
+
+    from autolr.search import lr_first, strategies
+
+    class WarmupProbe(lr_first.LrFirstSearch):
+        name = "lr_first_warmup_probe"
+
+        def proposal(self, reserved_runs: float = 0.0) -> tuple[str, Any] | None:
+            shape = self.shape()
+            if (shape is None or self.settings.get("lr") or not self.settings.get("warmup")
+                    or any(t.user_attrs.get(lr_first.SHAPE_SEARCH_ATTR) == "warmup probe"
+                           for t in self._trials)):
+                return super().proposal(reserved_runs)
+            step = self._line_step(shape[0], reserved_runs)
+            if step is None or step[0] == "line":
+                return step
+            family, fixed = shape
+            return "warmup probe", {lr_first.FAMILY_PARAM: family, **fixed,
+                                    lr_first.LR_PARAM: self._scale(step[1]),
+                                    lr_first.WARMUP_PARAM: PROBE_WARMUP}
+
+    replay_learn.PROBE_WARMUP = PROBE_WARMUP
+    train = [t for t in built_tables() if t not in HELD_OUT]
+    lr_first.set_shape_portfolio(replay_learn.portfolio_without(name, train))
+    if "lr_first_warmup_probe" not in strategies.strategy_names():
+        strategies.register_strategy(WarmupProbe)
+    return {"search": "lr_first_warmup_probe"}
+
+
+def _no_portfolio(name: str) -> dict[str, Any]:
+    """``lr_first`` without its shape portfolio: once the LR is found, the sampler draws every
+    shape near it (what the portfolio's runs buy, measured against the sampler's draws)."""
+    from autolr.search import lr_first
+
+    lr_first.set_shape_portfolio([])
+    return {}
+
+
 # name: what it is, and a function of the workload that returns its autolr.tune options
 # (registering a strategy first where the variant needs one)
 VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
@@ -142,6 +245,12 @@ VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
                           lambda name: {**_vertex_refine(name), "pruner": "none"}),
     "line_reseed": ("lr_first whose best two line-search LRs run again on another seed",
                     _line_reseed),
+    "no_portfolio": ("lr_first without the shape portfolio: the sampler's shapes only",
+                     _no_portfolio),
+    "line_warmup": ("lr_first whose line search (and linear baseline) warms up over a tenth",
+                    _line_warmup),
+    "warmup_probe": ("lr_first whose first shape is its line's, warmed up over a tenth",
+                     _warmup_probe),
     "c12": ("the default, confirmation top 1 on 2 seeds", lambda name: {"confirm": (1, 2)}),
     "c22": ("the default, confirmation top 2 on 2 seeds", lambda name: {"confirm": (2, 2)}),
     "c32": ("the default, confirmation top 3 on 2 seeds", lambda name: {"confirm": (3, 2)}),
@@ -161,6 +270,7 @@ def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name, n, seed, variant, spread = job
     table = _tables.get(name) or _tables.setdefault(name, load_table(name))
+    _restore()
     replay_methods.use_portfolio_for(name)
     shift = replay_methods.lr_shift(seed, spread)
     if variant in VARIANTS:
