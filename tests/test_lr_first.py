@@ -99,6 +99,42 @@ def test_a_resumed_study_continues_the_same_line_search(tmp_path):
         round(t.params["lr_scale"], 6) for t in line(whole.study.trials)]
 
 
+@pytest.mark.parametrize("stop_at_report", [0, 4])  # before its schedule, part-way through
+def test_a_line_run_interrupted_then_resumed_continues_the_same_line_search(
+        tmp_path, stop_at_report):
+    """Ctrl-C during a line-search run fails it and queues it again; the same command then runs
+    that copy as the line search's run (not as a failure, and not once more)."""
+    storage = f"sqlite:///{tmp_path}/s.db"
+    whole = tune(n_trials=12, pruner="none", confirm=0)
+    runs = {"n": 0}
+
+    def interrupted() -> None:
+        runs["n"] += 1
+        if runs["n"] != 5:  # the line search's second run (x10)
+            train()
+            return
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        if stop_at_report:
+            autolr.scheduler(optimizer, total_steps=TOTAL)
+            for i in range(stop_at_report):
+                autolr.report(1.0, step=i)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
+        warnings.simplefilter("ignore", autolr.AutolrWarning)
+        autolr.tune(interrupted, seed=5, search="lr_first", n_trials=12, pruner="none",
+                    confirm=0, storage=storage, study_name="s")
+    resumed = tune(n_trials=12, pruner="none", confirm=0, storage=storage, study_name="s")
+    trials = resumed.study.trials
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(stopped) == 1 and stopped[0].user_attrs.get("lr_search") is True
+    copy = next(t for t in trials if t.user_attrs.get("requeued_from") == stopped[0].number)
+    assert copy.state == TrialState.COMPLETE and copy.user_attrs.get("lr_search") is True
+    finished = [round(t.params["lr_scale"], 6) for t in line(trials)
+                if t.state == TrialState.COMPLETE]
+    assert finished == [round(t.params["lr_scale"], 6) for t in line(whole.study.trials)]
+
+
 def test_a_failed_or_diverged_line_run_counts_as_worse():
     def diverging() -> None:
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)

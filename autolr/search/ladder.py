@@ -63,6 +63,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from autolr.search.lr_first import LINE_SEARCH_ATTR, SHAPE_SEARCH_ATTR
 from autolr.search.sampling import INFORMATIVE_FAILURES
 from autolr.search.strategy import Job
 
@@ -579,11 +580,13 @@ def requeue_params(trial: FrozenTrial) -> dict[str, Any]:
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The user attributes a run queued again (after an interruption or a crash) keeps: what
     it was (a baseline; its rung, fidelity and the run it promotes; the configuration it
-    confirms, on the same seed), and whom it repeats."""
+    confirms, on the same seed; a run of ``lr_first``'s line search or shape search), and whom
+    it repeats."""
     attrs: dict[str, Any] = {"requeued_from": trial.number}
     if "confirms" in trial.user_attrs and "seed" in trial.user_attrs:
         attrs["seed"] = trial.user_attrs["seed"]
-    for key in ("baseline", "rung", "fidelity", "promoted_from", "confirms", "confirm_round"):
+    for key in ("baseline", "rung", "fidelity", "promoted_from", "confirms", "confirm_round",
+                LINE_SEARCH_ATTR, SHAPE_SEARCH_ATTR):
         if key in trial.user_attrs:
             attrs[key] = trial.user_attrs[key]
     return attrs

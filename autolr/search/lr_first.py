@@ -116,10 +116,14 @@ class LrFirstSearch(FullSearch):
         return next(((f, p) for f, p in SHAPES if f in families), None)
 
     def _line_trials(self, family: str) -> list[FrozenTrial]:
-        """The runs of the line search so far: its own and the baseline of its shape."""
+        """The runs of the line search so far: its own and the baseline of its shape; a run
+        stopped and queued again (Ctrl-C, a lost worker) is its copy, not a failure."""
+        requeued = {t.user_attrs.get("requeued_from") for t in self._trials}
         return [t for t in self._trials
-                if t.user_attrs.get(LINE_SEARCH_ATTR) is True
-                or (t.user_attrs.get("baseline") == family and "confirms" not in t.user_attrs)]
+                if t.number not in requeued
+                and (t.user_attrs.get(LINE_SEARCH_ATTR) is True
+                     or (t.user_attrs.get("baseline") == family
+                         and "confirms" not in t.user_attrs))]
 
     def _cap(self, reserved_runs: float) -> int:
         """Line-search runs allowed: half of the runs the search part of the budget buys."""
