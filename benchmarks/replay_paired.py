@@ -37,18 +37,26 @@ from harness.files import read_lines
 
 _tables: dict[str, Any] = {}
 _BASELINE_PARAMS: Any = None
+_TRIAL_CONTROL: Any = None
+_MAKE_SCHEDULE: Any = None
 
 
 def _restore() -> None:
     """Undo what a variant changed in this process (the next job may be another variant)."""
-    global _BASELINE_PARAMS
+    global _BASELINE_PARAMS, _TRIAL_CONTROL, _MAKE_SCHEDULE
     import replay_learn
 
+    from autolr import tuner
     from autolr.search import space
+    from autolr.trials.control import TrialControl
 
     if _BASELINE_PARAMS is None:
         _BASELINE_PARAMS = space.SearchSpace.baseline_params
+        _TRIAL_CONTROL = tuner.TrialControl
+        _MAKE_SCHEDULE = TrialControl.make_schedule
+    TrialControl.make_schedule = _MAKE_SCHEDULE  # type: ignore[method-assign]
     space.SearchSpace.baseline_params = _BASELINE_PARAMS  # type: ignore[method-assign]
+    tuner.TrialControl = _TRIAL_CONTROL  # type: ignore[misc]
     replay_learn.LINE_WARMUP = 0.0
     replay_learn.PROBE_WARMUP = None
 
@@ -225,6 +233,39 @@ def _warmup_probe(name: str) -> dict[str, Any]:
     return {"search": "lr_first_warmup_probe"}
 
 
+def _warmup_probe_unpruned(name: str) -> dict[str, Any]:
+    """``warmup_probe`` whose probe the pruner never cuts: a warmed-up run is behind at the
+    pruner's first look (30% of its reports) more often than it is at its end."""
+    from autolr import tuner
+    from autolr.search import lr_first
+
+    def control(trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if trial.user_attrs.get(lr_first.SHAPE_SEARCH_ATTR) == "warmup probe":
+            kwargs["prune_after"] = math.inf
+        return _TRIAL_CONTROL(trial, *args, **kwargs)
+
+    tuner.TrialControl = control  # type: ignore[assignment,misc]
+    return _warmup_probe(name)
+
+
+def _warmup_grace(name: str) -> dict[str, Any]:
+    """The default whose pruner waits, for each run, its warmup longer: the grace period (30% of
+    the reports) counts from the end of the run's warmup, so a warmed-up run is not judged
+    while it is still behind by the warmup it has just spent."""
+    from autolr.search.pruning import DEFAULT_GRACE
+    from autolr.trials.control import TrialControl
+
+    def make_schedule(self: Any, base_lr: float, total_steps: int) -> Any:
+        spec = _MAKE_SCHEDULE(self, base_lr, total_steps)
+        if math.isfinite(self.prune_after) and spec.total_steps:
+            share = spec.warmup_steps / spec.total_steps
+            self.prune_after *= (DEFAULT_GRACE + share) / DEFAULT_GRACE
+        return spec
+
+    TrialControl.make_schedule = make_schedule  # type: ignore[method-assign]
+    return {}
+
+
 def _no_portfolio(name: str) -> dict[str, Any]:
     """``lr_first`` without its shape portfolio: once the LR is found, the sampler draws every
     shape near it (what the portfolio's runs buy, measured against the sampler's draws)."""
@@ -251,6 +292,12 @@ VARIANTS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
                     _line_warmup),
     "warmup_probe": ("lr_first whose first shape is its line's, warmed up over a tenth",
                      _warmup_probe),
+    "warmup_probe_unpruned": ("warmup_probe whose probe is never pruned",
+                              _warmup_probe_unpruned),
+    "warmup_grace": ("the default, the pruner's grace counted from the end of the warmup",
+                     _warmup_grace),
+    "warmup_probe_grace": ("warmup_probe, the pruner's grace counted from the end of the warmup",
+                           lambda name: {**_warmup_grace(name), **_warmup_probe(name)}),
     "c12": ("the default, confirmation top 1 on 2 seeds", lambda name: {"confirm": (1, 2)}),
     "c22": ("the default, confirmation top 2 on 2 seeds", lambda name: {"confirm": (2, 2)}),
     "c32": ("the default, confirmation top 3 on 2 seeds", lambda name: {"confirm": (3, 2)}),
