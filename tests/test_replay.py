@@ -202,3 +202,34 @@ def test_the_regret_parts_and_the_own_baseline_variants_are_consistent(bench, ta
     variants = replay_own_baseline.one((GUARD_TABLE, 10, 0))
     assert variants["own_for_constant"] == variants["lr_first"] == parts["winner"]
     assert variants["own_for_constant_gap"] == variants["lr_first_gap"]
+
+
+def test_a_variant_that_changes_autolr_in_process_is_undone_before_the_next_study(bench):
+    """The paired replays run variants one after another in the same processes: what one
+    changes (the baselines, the trial control, the pruning grace, the learned portfolio) is
+    put back before the next study, so the default replayed after them is the default."""
+    import replay_learn
+    import replay_variants
+
+    from autolr import tuner
+    from autolr.search import lr_first, space
+    from autolr.trials.control import TrialControl
+
+    shipped = lr_first.shape_portfolio()
+    before = (space.SearchSpace.baseline_params, tuner.TrialControl, TrialControl.make_schedule)
+    replay_variants.restore()
+    for name in ("line_warmup", "warmup_probe_unpruned", "warmup_grace"):
+        replay_variants.VARIANTS[name][1](GUARD_TABLE)
+    changed = (space.SearchSpace.baseline_params, tuner.TrialControl,
+               TrialControl.make_schedule)
+    assert all(a is not b for a, b in zip(before, changed, strict=True))
+    assert replay_learn.LINE_WARMUP and replay_learn.PROBE_WARMUP
+    assert lr_first.shape_portfolio() != shipped  # learned beside the probe, without cancer
+    replay_variants.restore()
+    assert (space.SearchSpace.baseline_params, tuner.TrialControl,
+            TrialControl.make_schedule) == before
+    assert replay_learn.LINE_WARMUP == 0.0 and replay_learn.PROBE_WARMUP is None
+    assert lr_first.shape_portfolio() == shipped
+    baselines = space.SearchSpace(families=("constant", "linear"), lr_scale=(0.1, 10.0),
+                                  warmup=True, direction="minimize").baseline_params()
+    assert all(params["warmup"] == 0.0 for _, params in baselines)

@@ -220,7 +220,7 @@ class LrFirstSearch(FullSearch):
     def _found(self, points: list[tuple[float, float | None]], best_x: float) -> float:
         """The log10 ``lr_scale`` the line search hands on to the shapes: its best run's.
 
-        Also tried (``benchmarks/replay_paired.py``, variant ``vertex_refine``): refining at
+        Also tried (``benchmarks/replay_variants.py``, variant ``vertex_refine``): refining at
         the vertex of the parabola through the best run and its neighbours, and handing on that
         vertex. Replayed with the script's LR shifted at random (so that the best LR falls
         anywhere between the line search's x3.16 steps) it was within noise of this rule on all
