@@ -212,14 +212,19 @@ def test_a_variant_that_changes_autolr_in_process_is_undone_before_the_next_stud
     import replay_variants
 
     from autolr import tuner
-    from autolr.search import lr_first, space
+    from autolr.search import lr_first, space, strategies
     from autolr.trials.control import TrialControl
 
     shipped = lr_first.shape_portfolio()
+    registered = strategies.strategy_names()
     before = (space.SearchSpace.baseline_params, tuner.TrialControl, TrialControl.make_schedule)
     replay_variants.restore()
-    for name in ("line_warmup", "warmup_probe_unpruned", "warmup_grace"):
-        replay_variants.VARIANTS[name][1](GUARD_TABLE)
+    try:
+        for name in ("line_warmup", "warmup_probe_unpruned", "warmup_grace"):
+            replay_variants.VARIANTS[name][1](GUARD_TABLE)
+    finally:  # the variants' strategies are this test's, not the suite's
+        for name in set(strategies.strategy_names()) - set(registered):
+            strategies.unregister_strategy(name)
     changed = (space.SearchSpace.baseline_params, tuner.TrialControl,
                TrialControl.make_schedule)
     assert all(a is not b for a, b in zip(before, changed, strict=True))
