@@ -35,11 +35,11 @@ PORTFOLIO_SIZE = 3
 # lr_scale over the study's default range (where the line search and the shapes run), 0.025
 # decades apart
 GRID = np.logspace(-1, 1, 81)
-# the warmup of the line search's shape (a fraction of the run); replay_paired's line_warmup
+# the warmup of the line search's shape (a fraction of the run); replay_variants' line_warmup
 # variant sets it, so that the LR factors are relative to the LR that shape finds
 LINE_WARMUP = 0.0
 # the warmup of a probe the search runs before the portfolio (the line search's shape, warmed
-# up, at its LR; None: no probe); replay_paired's warmup_probe variant sets it, so that the
+# up, at its LR; None: no probe); replay_variants' warmup_probe variant sets it, so that the
 # portfolio is learned beside it
 PROBE_WARMUP: float | None = None
 SHIPPED = Path(__file__).resolve().parents[1] / "autolr" / "search" / "shape_portfolio.json"

@@ -36,6 +36,8 @@ from harness.files import read_lines
 from replay_variants import VARIANTS, restore
 
 _tables: dict[str, Any] = {}
+
+
 def one(job: tuple[str, int, int, str, float]) -> dict[str, Any]:
     """One replayed study of ``(workload, budget, search seed, variant, LR spread)``."""
     import optuna

@@ -1,5 +1,6 @@
 """The variants of the default search that ``replay_paired.py`` replays beside it: search rules
-kept for comparison, each measured and not adopted (``benchmarks/README.md`` has the figures).
+kept for comparison (``benchmarks/README.md`` has each one's figures, and whether the default
+took it up).
 
 A variant is a function of the workload that returns ``autolr.tune`` options, registering a
 strategy first where it needs one; some change autolr's behaviour in the replaying process (the
