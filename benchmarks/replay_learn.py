@@ -138,15 +138,14 @@ def portfolio_without(name: str, train: list[str]) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> None:
     from harness.cli import make_parser
     from harness.files import write_json
-    from replay_table import built_tables, load_table
-    from table_workloads import HELD_OUT
+    from replay_table import load_table, training_tables
 
     parser = make_parser(__doc__)
     parser.add_argument("--workloads", default=None)
     parser.add_argument("--output", type=Path, default=SHIPPED)
     args = parser.parse_args(argv)
     names = (args.workloads.split(",") if args.workloads
-             else [n for n in built_tables() if n not in HELD_OUT])
+             else training_tables())
     tables = [load_table(n) for n in names]
     portfolio = greedy_portfolio(tables)
     write_json(args.output, {

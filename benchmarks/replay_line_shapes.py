@@ -77,11 +77,9 @@ def portfolio_table(names: list[str], train: list[str]) -> None:
 
 
 def main() -> None:
-    from replay_table import built_tables
-    from table_workloads import HELD_OUT
+    from replay_table import built_tables, training_tables
 
-    names = built_tables()
-    train = [n for n in names if n not in HELD_OUT]
+    names, train = built_tables(), training_tables()
     warmup_table(names, train)
     portfolio_table(names, train)
 

@@ -168,7 +168,7 @@ def use_portfolio_for(name: str) -> None:
     tables for a training workload, the shipped one (learned from all of them) for a held-out
     workload, so that no table shapes the portfolio it is scored with."""
     from replay_learn import portfolio_without
-    from replay_table import built_tables
+    from replay_table import training_tables
     from table_workloads import HELD_OUT
 
     from autolr.search import lr_first
@@ -176,8 +176,7 @@ def use_portfolio_for(name: str) -> None:
     if name in HELD_OUT:
         lr_first.set_shape_portfolio(None)
         return
-    train = [t for t in built_tables() if t not in HELD_OUT]
-    lr_first.set_shape_portfolio(portfolio_without(name, train))
+    lr_first.set_shape_portfolio(portfolio_without(name, training_tables()))
 
 
 # autolr.tune's options per method (the default: whatever autolr.tune does without options)

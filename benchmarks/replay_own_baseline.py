@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from harness.files import read_lines
 from replay_paired import interval
-from replay_studies import measure_studies, replayed_default
+from replay_studies import command, replayed_default
 
 VARIANTS = ("lr_first", "own_baseline", "own_for_constant")
 SPREAD = 0.5  # decades, as replay.py shifts each study's script LR
@@ -117,10 +117,4 @@ def summary(out: Path) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "measure":
-        measure_studies(one, sys.argv[2].split(","), [int(b) for b in sys.argv[3].split(",")],
-                int(sys.argv[4]), Path(sys.argv[5]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "summary":
-        print(summary(Path(sys.argv[2])))
-    else:
-        raise SystemExit(__doc__)
+    command(one, summary, __doc__)

@@ -62,3 +62,18 @@ def measure_studies(one: Callable[[tuple[Any, ...]], dict[str, Any]], names: lis
             sink.flush()
             if k % 50 == 0:
                 print(f"  {k}/{len(todo)}", flush=True)
+
+
+def command(one: Callable[[tuple[Any, ...]], dict[str, Any]],
+            summary: Callable[[Path], str], usage: str) -> None:
+    """The command line of an experiment on the default search: ``measure WORKLOADS BUDGETS
+    STUDIES OUT`` replays what ``OUT`` lacks through ``one`` (:func:`measure_studies`),
+    ``summary OUT`` prints ``summary(OUT)``; anything else exits with ``usage``."""
+    argv = sys.argv
+    if len(argv) == 6 and argv[1] == "measure":
+        measure_studies(one, argv[2].split(","), [int(b) for b in argv[3].split(",")],
+                        int(argv[4]), Path(argv[5]))
+    elif len(argv) == 3 and argv[1] == "summary":
+        print(summary(Path(argv[2])))
+    else:
+        raise SystemExit(usage)

@@ -298,3 +298,10 @@ def built_tables(tables: Path = TABLES) -> list[str]:
     from table_workloads import TABLE_WORKLOADS
 
     return [name for name in TABLE_WORKLOADS if (tables / f"{name}.jsonl.gz").exists()]
+
+
+def training_tables(tables: Path = TABLES) -> list[str]:
+    """The built tables that methods may learn from: every one but the held-out test set."""
+    from table_workloads import HELD_OUT
+
+    return [name for name in built_tables(tables) if name not in HELD_OUT]

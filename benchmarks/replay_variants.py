@@ -42,6 +42,27 @@ def restore() -> None:
     lr_first.set_shape_portfolio(None)
 
 
+def _searched_by(cls: Any) -> dict[str, Any]:
+    """The ``autolr.tune`` options that run strategy ``cls`` (registered on first use)."""
+    from autolr.search import strategies
+
+    if cls.name not in strategies.strategy_names():
+        strategies.register_strategy(cls)
+    return {"search": cls.name}
+
+
+def _portfolio_learned_without(name: str) -> None:
+    """The shape portfolio learned, as the variant's settings of ``replay_learn`` ask, from the
+    training tables other than ``name`` (a held-out table too: the shipped portfolio was learned
+    for the default, not for the variant)."""
+    import replay_learn
+    from replay_table import training_tables
+
+    from autolr.search import lr_first
+
+    lr_first.set_shape_portfolio(replay_learn.portfolio_without(name, training_tables()))
+
+
 MIN_SPACING_DECADES = 0.1  # vertex_refine: no refining run this close (x1.26) to one made
 MAX_REFINES = 2  # vertex_refine: refining runs at most
 
@@ -70,7 +91,7 @@ def _vertex_refine(name: str) -> dict[str, Any]:
     through its best run and their neighbours (Brent's successive parabolic interpolation; up
     to :data:`MAX_REFINES` runs, none within :data:`MIN_SPACING_DECADES` of a run made; halfway
     to the better neighbour with one side only) and hands that vertex on to the shapes."""
-    from autolr.search import lr_first, strategies
+    from autolr.search import lr_first
 
     class VertexRefine(lr_first.LrFirstSearch):
         name = "lr_first_vertex"
@@ -95,9 +116,7 @@ def _vertex_refine(name: str) -> dict[str, Any]:
             vertex = _vertex(points, best_x)
             return best_x if vertex is None else vertex
 
-    if "lr_first_vertex" not in strategies.strategy_names():
-        strategies.register_strategy(VertexRefine)
-    return {"search": "lr_first_vertex"}
+    return _searched_by(VertexRefine)
 
 
 def _line_reseed(name: str) -> dict[str, Any]:
@@ -106,7 +125,7 @@ def _line_reseed(name: str) -> dict[str, Any]:
     picks from single runs picks a lucky seed as often as a better LR where the table is
     noisy."""
 
-    from autolr.search import lr_first, strategies
+    from autolr.search import lr_first
 
     class LineReseed(lr_first.LrFirstSearch):
         name = "lr_first_reseed"
@@ -130,9 +149,7 @@ def _line_reseed(name: str) -> dict[str, Any]:
                     return "line", self._scale(x)
             return "done", means[0][1] if means else step[1]
 
-    if "lr_first_reseed" not in strategies.strategy_names():
-        strategies.register_strategy(LineReseed)
-    return {"search": "lr_first_reseed"}
+    return _searched_by(LineReseed)
 
 
 LINE_WARMUP = 0.1  # line_warmup: the line search's warmup, a fraction of the run
@@ -144,10 +161,8 @@ def _line_warmup(name: str) -> dict[str, Any]:
     portfolio learned relative to the LR that shape finds (from the training tables other than
     ``name``)."""
     import replay_learn
-    from replay_table import built_tables
-    from table_workloads import HELD_OUT
 
-    from autolr.search import lr_first, space, strategies
+    from autolr.search import lr_first, space
 
     class LineWarmup(lr_first.LrFirstSearch):
         name = "lr_first_line_warmup"
@@ -168,11 +183,8 @@ def _line_warmup(name: str) -> dict[str, Any]:
 
     space.SearchSpace.baseline_params = baseline_params  # type: ignore[method-assign]
     replay_learn.LINE_WARMUP = LINE_WARMUP
-    train = [t for t in built_tables() if t not in HELD_OUT]
-    lr_first.set_shape_portfolio(replay_learn.portfolio_without(name, train))
-    if "lr_first_line_warmup" not in strategies.strategy_names():
-        strategies.register_strategy(LineWarmup)
-    return {"search": "lr_first_line_warmup"}
+    _portfolio_learned_without(name)
+    return _searched_by(LineWarmup)
 
 
 PROBE_WARMUP = 0.1  # warmup_probe: the probe's warmup, a fraction of the run
@@ -184,10 +196,8 @@ def _warmup_probe(name: str) -> dict[str, Any]:
     warmup?), then the portfolio, learned beside that probe from the training tables other than
     ``name``."""
     import replay_learn
-    from replay_table import built_tables
-    from table_workloads import HELD_OUT
 
-    from autolr.search import lr_first, strategies
+    from autolr.search import lr_first
 
     class WarmupProbe(lr_first.LrFirstSearch):
         name = "lr_first_warmup_probe"
@@ -207,11 +217,8 @@ def _warmup_probe(name: str) -> dict[str, Any]:
                                     lr_first.WARMUP_PARAM: PROBE_WARMUP}
 
     replay_learn.PROBE_WARMUP = PROBE_WARMUP
-    train = [t for t in built_tables() if t not in HELD_OUT]
-    lr_first.set_shape_portfolio(replay_learn.portfolio_without(name, train))
-    if "lr_first_warmup_probe" not in strategies.strategy_names():
-        strategies.register_strategy(WarmupProbe)
-    return {"search": "lr_first_warmup_probe"}
+    _portfolio_learned_without(name)
+    return _searched_by(WarmupProbe)
 
 
 def _warmup_probe_unpruned(name: str) -> dict[str, Any]:
@@ -252,7 +259,7 @@ def _line_cap(name: str) -> dict[str, Any]:
     half). The cap binds at small budgets only (at N = 10 it allows 2 runs, here 3): the
     line search then refines its LR where it would have stopped at x3.16 steps, and the
     portfolio gets a run fewer."""
-    from autolr.search import lr_first, strategies
+    from autolr.search import lr_first
 
     class LineCap(lr_first.LrFirstSearch):
         name = "lr_first_line_cap"
@@ -262,9 +269,7 @@ def _line_cap(name: str) -> dict[str, Any]:
                             and "confirms" not in t.user_attrs)
             return max(1, math.floor(0.75 * (self.n_trials - reserved_runs - baselines)))
 
-    if "lr_first_line_cap" not in strategies.strategy_names():
-        strategies.register_strategy(LineCap)
-    return {"search": "lr_first_line_cap"}
+    return _searched_by(LineCap)
 
 
 def _no_portfolio(name: str) -> dict[str, Any]:
