@@ -71,8 +71,14 @@ def command(one: Callable[[tuple[Any, ...]], dict[str, Any]],
     ``summary OUT`` prints ``summary(OUT)``; anything else exits with ``usage``."""
     argv = sys.argv
     if len(argv) == 6 and argv[1] == "measure":
-        measure_studies(one, argv[2].split(","), [int(b) for b in argv[3].split(",")],
-                        int(argv[4]), Path(argv[5]))
+        try:
+            budgets = [int(b) for b in argv[3].split(",")]
+            studies = int(argv[4])
+        except ValueError:
+            raise SystemExit(f"BUDGETS must be whole numbers separated by commas and STUDIES a "
+                             f"whole number; got {argv[3]!r} and {argv[4]!r}. For example: "
+                             f"measure digits,char 10,20 50 OUT.jsonl") from None
+        measure_studies(one, argv[2].split(","), budgets, studies, Path(argv[5]))
     elif len(argv) == 3 and argv[1] == "summary":
         print(summary(Path(argv[2])))
     else:

@@ -238,3 +238,15 @@ def test_a_variant_that_changes_autolr_in_process_is_undone_before_the_next_stud
     baselines = space.SearchSpace(families=("constant", "linear"), lr_scale=(0.1, 10.0),
                                   warmup=True, direction="minimize").baseline_params()
     assert all(params["warmup"] == 0.0 for _, params in baselines)
+
+
+def test_an_experiment_command_with_bad_numbers_names_the_rule_and_the_value(bench, monkeypatch):
+    import replay_studies
+
+    monkeypatch.setattr(sys, "argv", ["replay_regret_parts.py", "measure", "cancer", "ten", "5",
+                                      "out.jsonl"])
+    with pytest.raises(SystemExit, match=r"whole numbers .* got 'ten' and '5'\. For example"):
+        replay_studies.command(lambda job: {}, lambda out: "", "usage")
+    monkeypatch.setattr(sys, "argv", ["replay_regret_parts.py", "sumary", "out.jsonl"])
+    with pytest.raises(SystemExit, match="usage"):
+        replay_studies.command(lambda job: {}, lambda out: "", "usage")
